@@ -134,9 +134,9 @@ def nesterov_worst_case(dim: int = 101, *, L: float = 1.0, k: int | None = None)
     ``f(x) = L/4 * (1/2 [x_1^2 + sum_{i<k} (x_i - x_{i+1})^2 + x_k^2] - x_1)`` on ``R^dim``,
     with ``x*_i = 1 - i/(k+1)`` for ``i <= k`` (zero after) and
     ``f* = L/8 * (-1 + 1/(k+1))``; ``k = dim`` by default. From ``x0 = 0`` every
-    first-order method has ``x_j`` in the span of the first ``j`` coordinates, whence
-    Nesterov's lower bound ``f(x_j) - f* >= 3 L ||x0 - x*||^2 / (32 (j+1)^2)`` for
-    ``j <= (k-1)/2`` (Theorem 2.1.7), stored as :meth:`lower_bound`.
+    first-order method has ``x_j`` in the span of the first ``j`` coordinates, so
+    ``f(x_j) - f* >= L/8 * (1/(j+1) - 1/(k+1))`` for ``j < k`` (the argument of Nesterov's
+    Theorem 2.1.7, before choosing ``k = 2j + 1``); :meth:`lower_bound` returns it.
     """
     k = dim if k is None else int(k)
     if not (1 <= k <= dim):
@@ -159,8 +159,6 @@ class _NesterovWorstCase(Quadratic):
     k: int
 
     def lower_bound(self, j: Any) -> np.ndarray:
-        """Nesterov's first-order lower bound on ``f(x_j) - f*`` (valid for ``j <= (k-1)/2``)."""
+        """First-order lower bound ``L/8 (1/(j+1) - 1/(k+1))`` on ``f(x_j) - f*`` from ``x0 = 0``."""
         j = np.asarray(j, dtype=np.float64)
-        r2 = float(self.x_star @ self.x_star)
-        return 3.0 * self.constants["L"] * r2 / (32.0 * (j + 1.0) ** 2)
-
+        return self.constants["L"] / 8.0 * (1.0 / (j + 1.0) - 1.0 / (self.k + 1.0))
