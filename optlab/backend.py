@@ -44,7 +44,7 @@ def cupy() -> Any | None:
     if "cupy" in sys.modules:
         return sys.modules["cupy"]
     try:
-        import cupy as cp  # noqa: PLC0415
+        import cupy as cp
     except Exception:  # ImportError, or a CUDA driver error on a machine without a GPU
         return None
     return cp

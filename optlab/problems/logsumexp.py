@@ -284,7 +284,7 @@ class SoftmaxRegression(Problem):
 
     def f(self, x: Any) -> Any:
         xp = namespace(x)
-        dat, _, S, smax = self._probs(x)
+        dat, _, S, _ = self._probs(x)
         # lse_i - S_{i, y_i}, with the row max cancelling between the two terms
         loss = xp.log(xp.sum(xp.exp(S), axis=1)) - xp.sum(S * dat["Y"], axis=1)
         val = xp.mean(loss)

@@ -35,8 +35,9 @@ class Rosenbrock(Problem):
     The function is not convex, and neither ``grad`` nor ``hess`` is globally
     Lipschitz, so there is no global ``L``: ``constants`` holds ``L_star`` and
     ``mu_star``, the extreme Hessian eigenvalues at ``x_star`` (when known). For
-    ``4 <= d <= 7`` there is also a non-global local minimizer near
-    ``(-1, 1, ..., 1)``. The standard start is ``x0 = (-1.2, 1, -1.2, 1, ...)``.
+    ``d >= 4`` (checked for ``4 <= d <= 8``) there is also a non-global local minimizer
+    with ``x_1`` near ``-1`` and value near 4, which a local method can converge to.
+    The standard start is ``x0 = (-1.2, 1, -1.2, 1, ...)``.
 
     The Hessian is tridiagonal: diagonal ``12 b x_i^2 - 4 b x_{i+1} + 2`` (``i < d``)
     plus ``2 b`` (``i > 1``), off-diagonal ``-4 b x_i``; :meth:`hess` returns it dense and
