@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import scipy.linalg
-from scipy.optimize import nnls
 
 from optlab.backend import as_float_array, namespace, to_numpy
+from optlab.problems._newton import _newton_minimize
 from optlab.problems.base import Problem
 
 __all__ = ["Logistic", "logistic_nonseparable", "logistic_separable"]
@@ -246,6 +244,8 @@ def _max_margin_direction(Z: np.ndarray) -> tuple[np.ndarray | None, float | Non
     e = np.zeros(d + 1)
     e[-1] = 1.0
     try:
+        from scipy.optimize import nnls  # lazy: scipy.optimize costs ~150 ms at import
+
         u, _ = nnls(E, e, maxiter=max(50 * n, 1000))
     except RuntimeError:  # iteration limit: treat as undecided-nonseparable
         return None, None
@@ -263,54 +263,6 @@ def _max_margin_direction(Z: np.ndarray) -> tuple[np.ndarray | None, float | Non
     return w, upper
 
 
-def _newton_minimize(fun: Callable[[np.ndarray], float], grad: Callable[[np.ndarray], np.ndarray],
-                     hess: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, *, gtol: float = 1e-14,
-                     max_iter: int = 200) -> tuple[np.ndarray, float]:
-    """Damped Newton with Armijo backtracking, for the construction-time solves.
-
-    Stops at ``||grad|| <= gtol`` or when the gradient stops decreasing (rounding floor).
-    Returns the iterate with the smallest gradient norm and that norm. Not an optlab
-    method: problems never import methods.
-    """
-    x = np.array(x0, dtype=np.float64)
-    fx = fun(x)
-    g = np.asarray(grad(x))
-    gn = float(np.linalg.norm(g))
-    best_x, best_gn = x.copy(), gn
-    stalls = 0
-    for _ in range(max_iter):
-        if gn <= gtol:
-            break
-        H = np.asarray(hess(x))
-        try:
-            p = -scipy.linalg.cho_solve(scipy.linalg.cho_factor(H), g)
-        except np.linalg.LinAlgError:
-            p = -scipy.linalg.lstsq(H, g)[0]
-        slope = float(g @ p)
-        if not slope < 0.0:
-            p, slope = -g, -gn**2
-        t = 1.0
-        slack = 16.0 * np.finfo(np.float64).eps * max(1.0, abs(fx))
-        while True:
-            x_new = x + t * p
-            f_new = fun(x_new)
-            if f_new <= fx + 1e-4 * t * slope + slack or t < 1e-12:
-                break
-            t *= 0.5
-        x, fx = x_new, f_new
-        g = np.asarray(grad(x))
-        gn = float(np.linalg.norm(g))
-        if gn < best_gn:
-            best_x, best_gn = x.copy(), gn
-            stalls = 0
-        elif best_gn < 1e-8:
-            stalls += 1
-            if stalls >= 3:
-                break
-    return best_x, best_gn
-
-
-# -- generators ---------------------------------------------------------------------------------
 def logistic_separable(n: int = 200, d: int = 10, *, margin: float = 0.1, seed: int = 0,
                        reg: float = 0.0) -> Logistic:
     """Linearly separable data with a planted unit direction and margin.

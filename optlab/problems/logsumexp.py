@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from optlab.backend import as_float_array, namespace, to_numpy
+from optlab.problems._newton import _newton_minimize
 from optlab.problems.base import Problem
-from optlab.problems.logistic import _newton_minimize
 
 __all__ = ["LogSumExp", "SoftmaxRegression", "logsumexp_shifted", "softmax_regression"]
 
