@@ -204,7 +204,8 @@ def fit_order(y: Any, *, floor: float | None = None, ceiling: float = 1e-1) -> F
 
     Uses consecutive pairs with ``floor < y < ceiling`` (the asymptotic regime of a
     quantity normalized to start near 1). ``r ~ 1`` is linear, ``r > 1`` superlinear,
-    ``r ~ 2`` quadratic. The default floor is ``1e-300``: quadratic convergence often
+    ``r ~ 2`` quadratic; equivalently, ``log(-log y_k)`` grows by ``log r`` per step.
+    The default floor is ``1e-300``: quadratic convergence often
     reaches tiny values in one step, and the pairs, not a tail, carry the information.
     """
     y = _as_1d("y", y)

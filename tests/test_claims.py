@@ -92,3 +92,16 @@ def test_claim_kind_is_validated():
 def test_outcome_defaults():
     out = Outcome(True, "x")
     assert out.fit is None and out.numbers == {}
+
+
+def test_seed_override_and_deterministic_claims():
+    v = run_claim(get("calib.gd_linear"), quick=True, seeds=2)
+    assert [s.seed for s in v.series] == [0, 1] == [s.seed for s in v.control_series]
+    assert get("calib.gd_sublinear").seed_list(quick=True, n=7) == [0]  # deterministic: one run
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cid", IDS)
+def test_claim_full_set_holds(cid):
+    v = run_claim(get(cid), quick=False)
+    assert v.holds, (v.outcome.fitted, v.control.fitted)
