@@ -102,6 +102,8 @@ _C11 = 1.0 / 39916800.0
 _C12 = 1.0 / 479001600.0
 _C13 = 1.0 / 6227020800.0
 
+_CHUNK = 512  # exp values are staged in a buffer of this many float64 (4 KiB, in L1)
+
 
 @njit(inline="always", cache=True, fastmath=False)
 def exp_scalar(x: float) -> float:
@@ -187,15 +189,28 @@ def log1pexp_into(x: np.ndarray, out: np.ndarray) -> None:
     """Write ``log(1 + exp(x))`` (softplus) into ``out``, stably for any ``x``.
 
     Uses ``max(x, 0) + log1p(exp(-|x|))``: no overflow, no cancellation, full relative
-    accuracy for very negative ``x``. ``log_sigmoid(x) = -log1pexp(-x)``. This kernel
-    calls ``math.log1p`` (a scalar libm call), so its loop is not vectorized.
+    accuracy for very negative ``x``; ``log_sigmoid(x) = -log1pexp(-x)``. The exp runs
+    in a vectorized loop over a chunk buffer; the logarithm is a scalar ``math.log``
+    (libm) call, so that second loop is not vectorized. ``log1p(u)`` is computed as
+    ``log(w) - ((w - 1) - u) / w`` with ``w = fl(1 + u)``, which corrects the rounding
+    of ``1 + u`` to first order (the error left is ``O(eps^2)``) and is twice as fast
+    as Numba's ``math.log1p`` here.
     """
-    if out.shape[0] != x.shape[0]:
+    n = x.shape[0]
+    if out.shape[0] != n:
         raise ValueError("log1pexp_into: out must have the length of x")
-    for i in range(x.shape[0]):
-        v = np.float64(x[i])
-        pos = v if v > 0.0 else 0.0
-        out[i] = pos + math.log1p(exp_scalar(-abs(v)))
+    buf = np.empty(_CHUNK)
+    for start in range(0, n, _CHUNK):
+        length = min(_CHUNK, n - start)
+        xs = x[start : start + length]
+        os = out[start : start + length]
+        for j in range(length):
+            buf[j] = exp_scalar(-abs(np.float64(xs[j])))
+        for j in range(length):
+            v = np.float64(xs[j])
+            u = buf[j]
+            w = 1.0 + u
+            os[j] = (v if v > 0.0 else 0.0) + (math.log(w) - ((w - 1.0) - u) / w)
 
 
 # --------------------------------------------------------------------------------------
@@ -209,8 +224,6 @@ def log1pexp_into(x: np.ndarray, out: np.ndarray) -> None:
 # -inf for an empty or all -inf input, +inf if any entry is +inf, nan if any is nan.
 # (c == 0 only when every entry is nan, and then t is nan too.)
 # --------------------------------------------------------------------------------------
-
-_CHUNK = 512  # exp values are staged in a buffer of this many float64 (4 KiB, in L1)
 
 
 @njit(cache=True, fastmath=False)
@@ -324,6 +337,12 @@ def _lse_cols_core(A, out, mx, sh, acc, cnt):
     inner loops run along a row, so memory is read contiguously and the loops are
     element-wise over columns (vectorized, no reduction inside them). ``mx, sh, acc,
     cnt`` are float64 work arrays of length ``A.shape[1]``.
+
+    A one-read alternative (blocks of 32 rows: block max, rescale the running sums by
+    ``exp(old shift - new shift)``, then accumulate the block from cache) measured 0.60
+    vs 0.55 G elements/s on 2000 x 2000 but 0.60 vs 0.72 on 20000 x 200 and 0.56 vs 0.59
+    on 200 x 20000 (single core, matrix within the 32 MiB L3), so the simpler two-pass
+    version is kept; the blocked one would win on matrices far larger than the L3.
     """
     nrows, ncols = A.shape
     if nrows == 0:
@@ -396,7 +415,8 @@ def vexp(x: Any) -> Any:
     Returns
     -------
     array
-        ``exp(x)``, same shape, dtype and array type as ``x``.
+        ``exp(x)``, same shape, dtype and array type as ``x`` (integer input gives
+        float64).
 
     Notes
     -----
@@ -409,7 +429,15 @@ def vexp(x: Any) -> Any:
         out = np.empty(xc.shape, dtype=xc.dtype)
         exp_into(xc.reshape(-1), out.reshape(-1))
         return out
-    return namespace(x).exp(x)
+    xp = namespace(x)
+    return xp.exp(_as_floating(x, xp))
+
+
+def _as_floating(x: Any, xp: Any) -> Any:
+    """``x`` itself if it has a floating dtype, else ``x`` converted to float64."""
+    if xp.isdtype(x.dtype, ("real floating", "complex floating")):
+        return x
+    return xp.astype(x, xp.float64)
 
 
 def _normalize_axes(axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:
@@ -486,6 +514,7 @@ def logsumexp(x: Any, axis: int | tuple[int, ...] | None = None, *, keepdims: bo
     if numba_applies(x):
         return _logsumexp_numpy(x, _normalize_axes(axis, x.ndim), keepdims)
     xp = namespace(x)
+    x = _as_floating(x, xp)
     m = xp.max(x, axis=axis, keepdims=True)
     sh = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
     eq = x == m
