@@ -38,7 +38,8 @@ def bound_everywhere(series: list[Series], *, fitter: Callable[..., Fit] | None 
             numbers["fit_error"] = str(e)
         else:
             text += f"; fitted {_symbol(fit)} = {fit}"
-            numbers.update(fitted=fit.value, ci=list(fit.ci), per_seed=list(fit.per_seed))
+            numbers.update(fitted=fit.value, ci=list(fit.ci), per_seed=list(fit.per_seed),
+                           window=list(fit.window), n_points=fit.n_points)
     return Outcome(worst.holds, text, fit=fit, bound=worst, numbers=numbers)
 
 
@@ -53,7 +54,7 @@ def fitted_in_band(series: list[Series], fitter: Callable[..., Fit], band: tuple
     ok = bool(band[0] <= lo and hi <= band[1] and np.isfinite(fit.value))
     return Outcome(ok, f"{_symbol(fit)} = {fit}", fit=fit,
                    numbers={"fitted": fit.value, "ci": list(fit.ci), "band": list(band),
-                            "per_seed": list(fit.per_seed)})
+                            "per_seed": list(fit.per_seed), "window": list(fit.window), "n_points": fit.n_points})
 
 
 def _symbol(fit: Fit) -> str:
