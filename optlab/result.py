@@ -48,7 +48,8 @@ _MESSAGES = {
     Status.MAX_ITER: "max_iter reached before the tolerance was met; raise max_iter or loosen the tolerance",
     Status.DIVERGED: "diverged: a non-finite value appeared; the step size is likely too large",
     Status.SEARCH_FAILED: "the line search exhausted its trials without accepting a step",
-    Status.NOT_SEPARABLE: "the data are not separable, which this method's guarantee requires",
+    Status.NOT_SEPARABLE: "max_iter reached and the data are not linearly separable (LP check), "
+                          "which this method's guarantee requires",
     Status.CALLBACK: "stopped by the callback (StopIteration)",
 }
 
@@ -129,12 +130,13 @@ _BASE_FIELDS = ("iteration", "fun", "gap", "grad_norm", "dist", "nfev", "njev", 
 
 
 def status_from_trace(trace: Trace, *, gtol: float | None, ftol: float | None,
-                      reason: Status | None = None) -> Status:
+                      reason: Status | None = None, done: Callable[[Trace], bool] | None = None) -> Status:
     """Decide the status from the last recorded values.
 
-    Non-finite last values mean ``diverged``; a last gradient norm ``<= gtol`` or a
-    last gap ``<= ftol`` means ``converged``; otherwise ``reason`` (the method's own
-    account: a failed search, a callback stop) or ``max_iter``.
+    Non-finite last values mean ``diverged``; a last gradient norm ``<= gtol``, a last
+    gap ``<= ftol``, or ``done(trace)`` (a method's own success test on its recorded
+    fields, e.g. every margin positive) means ``converged``; otherwise ``reason`` (the
+    method's own account: a failed search, a callback stop) or ``max_iter``.
     """
     if trace.n_records == 0:
         return reason or Status.MAX_ITER
@@ -146,6 +148,8 @@ def status_from_trace(trace: Trace, *, gtol: float | None, ftol: float | None,
     if gtol is not None and last_g <= gtol:
         return Status.CONVERGED
     if ftol is not None and trace["gap"][-1] <= ftol:
+        return Status.CONVERGED
+    if done is not None and done(trace):
         return Status.CONVERGED
     return reason or Status.MAX_ITER
 
@@ -176,11 +180,15 @@ class Monitor:
         ``StopIteration`` ends the run cleanly with status ``"callback"``.
     extra : iterable of str
         Names of method-specific trace fields.
+    done : callable or None
+        ``done(trace) -> bool``: the method's own success test on the recorded fields,
+        used by :func:`status_from_trace`.
     """
 
     def __init__(self, problem: Any, *, max_iter: int, record_every: int = 1,
                  gtol: float | None = None, ftol: float | None = None,
-                 callback: Callable[[Result], Any] | None = None, extra: Iterable[str] = ()) -> None:
+                 callback: Callable[[Result], Any] | None = None, extra: Iterable[str] = (),
+                 done: Callable[[Trace], bool] | None = None) -> None:
         if int(max_iter) != max_iter or max_iter < 0:
             raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
         if int(record_every) != record_every or record_every < 1:
@@ -195,6 +203,7 @@ class Monitor:
         self.record_every = int(record_every)
         self.gtol, self.ftol = gtol, ftol
         self.callback = callback
+        self.done = done
         self.nfev = self.njev = self.nhev = 0
         self.reason: Status | None = None
         capacity = self.max_iter // self.record_every + 2
@@ -217,12 +226,13 @@ class Monitor:
         """Whether iteration ``k`` is recorded."""
         return k % self.record_every == 0 or k >= self.max_iter
 
-    def record(self, k: int, x: Any, fun: Any, grad: Any = None, **extra: float) -> bool:
+    def record(self, k: int, x: Any, fun: Any, grad: Any = None, *, grad_norm: float | None = None,
+               **extra: float) -> bool:
         """Record iteration ``k`` at point ``x``; return True when the run must stop.
 
-        ``fun`` is f(x); ``grad`` the gradient at ``x`` (or None). Evaluations made
-        here for the gap and distance are measurements and are not counted as
-        oracle calls.
+        ``fun`` is f(x); ``grad`` the gradient at ``x`` (or None), or its norm directly
+        as ``grad_norm``. Evaluations made here for the gap and distance are
+        measurements and are not counted as oracle calls.
         """
         i = self._n
         buf = self._buf
@@ -232,6 +242,8 @@ class Monitor:
         if grad is not None:
             xp = namespace(grad)
             buf["grad_norm"][i] = float(xp.linalg.vector_norm(grad))
+        elif grad_norm is not None:
+            buf["grad_norm"][i] = float(grad_norm)
         if self._has_gap:
             buf["gap"][i] = float(self.problem.gap(x)) if math.isfinite(fval) else fval
         if self._has_dist:
@@ -246,7 +258,8 @@ class Monitor:
             buf[name][i] = float(value)
         self._n += 1
         self._last_fun = fval
-        if not math.isfinite(fval) or (grad is not None and not math.isfinite(buf["grad_norm"][i])):
+        has_grad = grad is not None or grad_norm is not None
+        if not math.isfinite(fval) or (has_grad and not math.isfinite(buf["grad_norm"][i])):
             return True
         if self.gtol is not None and buf["grad_norm"][i] <= self.gtol:
             return True
@@ -268,7 +281,8 @@ class Monitor:
     def result(self, x: Any, *, nit: int, reason: Status | None = None, **fields: Any) -> Result:
         """Build the :class:`Result`; the status comes from the trace."""
         trace = self.trace()
-        status = status_from_trace(trace, gtol=self.gtol, ftol=self.ftol, reason=reason or self.reason)
+        status = status_from_trace(trace, gtol=self.gtol, ftol=self.ftol, reason=reason or self.reason,
+                                   done=self.done)
         return Result(
             x=x, fun=self._last_fun, nit=int(nit), nfev=self.nfev, njev=self.njev, nhev=self.nhev,
             status=status, success=status is Status.CONVERGED, message=_MESSAGES[status],
