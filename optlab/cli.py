@@ -65,7 +65,7 @@ def _build_parser() -> _Parser:
 
 def _cmd_list() -> int:
     from optlab.claims import all_claims
-    from optlab.methods import METHODS
+    from optlab.methods import CLASSIFIERS, METHODS
 
     claims = all_claims()
     width = max(len(cid) for cid in claims)
@@ -73,7 +73,7 @@ def _cmd_list() -> int:
     for cid, c in claims.items():
         print(f"  {cid.ljust(width)}  {c.kind:<10} {c.paper}, {c.theorem}: {c.statement}")
     print("methods:")
-    for name, target in METHODS.items():
+    for name, target in (METHODS | CLASSIFIERS).items():
         print(f"  {name.ljust(width)}  {target}")
     return 0
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "optlab"
-CORE = {"optlab.backend", "optlab.result", "optlab.rates", "optlab.kernels"}
+CORE = {"optlab.backend", "optlab.result", "optlab.rates", "optlab.kernels", "optlab.separability"}
 ABOVE_METHODS = ("optlab.claims", "optlab.report", "optlab.plots", "optlab.cli")
 
 

@@ -22,7 +22,7 @@ __all__ = ["CLAIM_MODULES", "PREFIXES", "Claim", "Outcome", "Series", "Verdict",
            "run_claim", "select"]
 
 PREFIXES = ("calib", "gns", "lrgd", "borep", "adadagrad", "sns", "omd")
-CLAIM_MODULES: tuple[str, ...] = ("optlab.claims.calib",)
+CLAIM_MODULES: tuple[str, ...] = ("optlab.claims.calib", "optlab.claims.lrgd")
 
 _REGISTRY: dict[str, Claim] = {}
 
@@ -33,7 +33,8 @@ def all_claims() -> dict[str, Claim]:
         for modname in CLAIM_MODULES:
             mod = importlib.import_module(modname)
             for obj in vars(mod).values():
-                if inspect.isclass(obj) and issubclass(obj, Claim) and obj.__module__ == modname:
+                if (inspect.isclass(obj) and issubclass(obj, Claim) and obj.__module__ == modname
+                        and getattr(obj, "id", None)):  # skip shared bases without an id
                     claim = obj()
                     if claim.id in _REGISTRY:
                         raise RuntimeError(f"duplicate claim id {claim.id!r}")
