@@ -18,8 +18,8 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "backend", "claims", "classification", "firstorder", "kernels", "methods", "plots", "problems", "rates", "report",
-    "result", "separability",
+    "backend", "claims", "classification", "firstorder", "kernels", "methods", "newton", "plots", "problems",
+    "rates", "report", "result", "separability",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

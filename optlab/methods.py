@@ -19,6 +19,11 @@ __all__ = ["CLASSIFIERS", "METHODS", "load"]
 METHODS: dict[str, str] = {
     "gradient_descent": "optlab.firstorder:gradient_descent",
     "accelerated_gradient": "optlab.firstorder:accelerated_gradient",
+    "gns": "optlab.newton:gns",
+    "reg_newton": "optlab.newton:reg_newton",
+    "adan": "optlab.newton:adan",
+    "gradient_method": "optlab.newton:gradient_method",
+    "newton": "optlab.newton:newton",
 }
 
 CLASSIFIERS: dict[str, str] = {

@@ -42,7 +42,8 @@ def test_array_api_strict_same_numbers(name, prob):
     res = load(name)(prob, xps.ones(8, dtype=xps.float64), max_iter=30, gtol=None)
     assert type(res.x).__module__.startswith("array_api_strict")
     np.testing.assert_allclose(np.asarray(res.x), ref.x, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(res.trace.gap, ref.trace.gap, rtol=1e-10, atol=1e-300)
+    # the gap at the floating-point floor differs by rounding (LAPACK on NumPy, generic solves elsewhere)
+    np.testing.assert_allclose(res.trace.gap, ref.trace.gap, rtol=1e-10, atol=1e-12 * ref.trace.gap[0])
     assert res.nit == ref.nit and res.njev == ref.njev
 
 
