@@ -22,7 +22,7 @@ __all__ = ["CLAIM_MODULES", "PREFIXES", "Claim", "Outcome", "Series", "Verdict",
            "run_claim", "select"]
 
 PREFIXES = ("calib", "gns", "lrgd", "borep", "adadagrad", "sns", "omd")
-CLAIM_MODULES: tuple[str, ...] = ("optlab.claims.calib", "optlab.claims.lrgd")
+CLAIM_MODULES: tuple[str, ...] = ("optlab.claims.calib", "optlab.claims.gns", "optlab.claims.lrgd")
 
 _REGISTRY: dict[str, Claim] = {}
 
