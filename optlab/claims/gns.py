@@ -14,12 +14,20 @@ import numpy as np
 
 from optlab.claims.base import Claim, Outcome, Series
 from optlab.claims.checks import bound_everywhere
-from optlab.newton import gns, newton, reg_newton
+from optlab.newton import gns, inexact, newton, reg_newton
 from optlab.problems import Rosenbrock
 from optlab.problems.newton_families import logistic_label_noise, lse_shifted, rosenbrock_nle, sqrt_one_plus_sq
-from optlab.rates import fit_linear_rate, fit_order
+from optlab.rates import fit_complexity, fit_linear_rate, fit_order
 
-__all__ = ["LinearLSE", "LogisticFisher", "NonconvexBudgets", "ProgressLemma", "RegNEnvelope"]
+__all__ = [
+    "LinearLSE",
+    "LogisticFisher",
+    "NonconvexBudgets",
+    "PhaseDiagram",
+    "ProgressLemma",
+    "RegNEnvelope",
+    "TrialsBound",
+]
 
 PAPER = "Semenov et al. 2026"
 _EPS = float(np.finfo(np.float64).eps)
@@ -311,3 +319,102 @@ class LogisticFisher(Claim):
         text = (f"T (exact, fisher) = {T}; order of the fast run {', '.join(f'{r:.3g}' for r in order)}; "
                 f"Fisher spread {spread}")
         return Outcome(bool(ok), text, numbers={"T": T, "spread": spread, "order": order})
+
+
+class TrialsBound(Claim):
+    """The search's total cost: ``trials <= 2K + log2(gamma0 / min_k gamma_k)`` after K iterations.
+
+    Every accepted trial doubles gamma and every rejected one halves it, so the
+    rejections are paid for by the accepted steps and by the total descent of gamma.
+
+    Kind: bound, at every iteration of GNS runs started far too optimistically
+    (``gamma0 = 1e6``) on Rosenbrock, Rosenbrock-NLE and LogSumExp (exact and WGN).
+
+    Negative control: the search without memory (every iteration restarts from
+    ``gamma0``), which the bound does not cover: it pays the descent at every iteration.
+    """
+
+    id = "gns.as_trials"
+    paper = PAPER
+    theorem = "adaptive search"
+    statement = "GNS's gamma search costs at most 2K + log2(gamma0/min gamma) solves in K iterations."
+    kind = "bound"
+    quantity = "cumulative trials (solves)"
+    stated = "<= 2k + log2(gamma0 / min_{i<k} gamma_i) at every k"
+    control = "restart every search from gamma0 (no memory)"
+    seeds = quick_seeds = 1
+    xlabel = "iteration k (runs concatenated)"
+    gamma0 = 1e6
+
+    def run(self, seed: int, *, quick: bool, control: bool) -> Series:
+        rb, nle = Rosenbrock(2), rosenbrock_nle(p=5)
+        lse = lse_shifted(60 if quick else 200, 60 if quick else 200, seed=0)
+        cases = [(rb, np.array([-2.0, 2.0]), "exact", None), (nle, nle.x_init(), "exact", None),
+                 (lse, lse.x_init(), "exact", lse.metric), (lse, lse.x_init(), "wgn", lse.metric)]
+        ys, bs = [], []
+        for prob, x0, kind, B in cases:
+            res = gns(prob, x0, hessian=kind, metric=B, gamma0=self.gamma0, restart=control, max_iter=300)
+            tr = res.trace
+            k = tr.iteration[1:]
+            gmin = np.minimum.accumulate(tr.gamma[1:])
+            ys.append(tr.solves[1:])
+            bs.append(2.0 * k + np.log2(self.gamma0 / gmin))
+        y, b = np.concatenate(ys), np.concatenate(bs)
+        return Series(np.arange(1, len(y) + 1, dtype=float), y, bound=b, seed=seed)
+
+    def check(self, series: list[Series]) -> Outcome:
+        return bound_everywhere(series)
+
+
+class PhaseDiagram(Claim):
+    """Inexact Hessians (Assumption A3): which errors keep the exact method's rate.
+
+    With ``H = exact + c ||g||^(1-beta) I`` on LogSumExp (alpha = 0): an error that vanishes
+    with the gradient (``beta = 0``, the ``C2`` term with ``alpha >= beta``) keeps the
+    linear rate, so the iterations to reach ``eps`` grow like ``log(1/eps)``; a constant
+    error (``beta = 1``, the ``C1`` term) adds the ``C1 D^2 / eps`` term, and the count
+    grows polynomially in ``1/eps``.
+
+    Kind: order: the slope of ``log T(eps)`` against ``log(1/eps)`` over
+    ``eps = 1e-2 ... 1e-6`` (relative gap) must be ``<= 0.15`` for ``beta = 0``,
+    ``c in {0.1, 1}`` (linear), and ``>= 0.25`` for ``beta = 1``, ``c = 0.1``.
+
+    Negative control: a faster rate than the theory gives: the ``beta = 1`` run checked
+    against the linear band must fail.
+    """
+
+    id = "gns.phase_diagram"
+    paper = PAPER
+    theorem = "A3 (inexact Hessian)"
+    statement = "An error c||g||^(1-beta) keeps GNS linear on LogSumExp for beta = 0 but not for a constant error."
+    kind = "order"
+    quantity = "iterations T(eps) to (f - f*)/(f0 - f*) <= eps"
+    stated = "slope of log T vs log 1/eps: <= 0.15 for beta = 0; >= 0.25 for beta = 1"
+    control = "the beta = 1 run checked against the linear band"
+    seeds = quick_seeds = 1
+    xscale = "log"
+    xlabel = "1/eps"
+    eps = np.array([1e-2, 1e-3, 1e-4, 1e-5, 1e-6])
+
+    def run(self, seed: int, *, quick: bool, control: bool) -> Series:
+        prob = lse_shifted(60 if quick else 120, 60 if quick else 120, seed=seed)
+        x0 = prob.x_init()
+        gap0 = float(prob.gap(x0))
+        cases = [(1.0, 0.1, "linear")] if control else [(0.0, 0.1, "linear"), (0.0, 1.0, "linear"),
+                                                         (1.0, 0.1, "sublinear")]
+        k, y, runs = [], [], []
+        for beta, c, expect in cases:
+            res = gns(prob, x0, hessian=inexact(c, beta), max_iter=2000, gtol=None, ftol=self.eps[-1] * gap0)
+            rel = res.trace.gap / gap0
+            T = np.array([res.trace.iteration[np.argmax(rel <= e)] if np.any(rel <= e) else np.nan for e in self.eps])
+            slope = fit_complexity(self.eps, T).value if np.isfinite(T).sum() >= 3 else math.nan
+            k.append(1.0 / self.eps)
+            y.append(T)
+            runs.append({"beta": beta, "c": c, "expect": expect, "slope": slope, "T": T.tolist()})
+        return Series(np.concatenate(k), np.concatenate(y), seed=seed, info={"runs": runs})
+
+    def check(self, series: list[Series]) -> Outcome:
+        runs = [r for s in series for r in s.info["runs"]]
+        ok = all((r["slope"] <= 0.15) if r["expect"] == "linear" else (r["slope"] >= 0.25) for r in runs)
+        text = "; ".join(f"beta={r['beta']:g}, c={r['c']:g}: slope {r['slope']:.3g} ({r['expect']})" for r in runs)
+        return Outcome(bool(ok), text, numbers={"runs": runs})
