@@ -10,6 +10,10 @@ Writes into ``--out`` (default ``figures/``):
   method in B and plain, against iterations and time;
 - ``gns_fig45_rosenbrock.png``: Rosenbrock (exact vs gradient method) and Rosenbrock-NLE
   (p = 5: exact, Gauss-Newton, gradient method);
+- ``gns_fig6_chebyshev.png``: the Chebyshev chain (p = 4): exact, Gauss-Newton, gradient method;
+- ``gns_fig7_logistic.png``: logistic regression on scikit-learn's breast cancer data
+  (standardized, no bias): exact Hessian, empirical Fisher, and the Fisher on the
+  ridge-regularized problem (reg = 1e-3), each against its own f*;
 - ``gns_phase_diagram.png`` and ``gns_phase_diagram.md``: iterations to 1e-8 on LogSumExp
   with the controlled inexactness ``H + c ||g||^(1-beta) I`` over beta x c.
 
@@ -30,7 +34,7 @@ import numpy as np
 
 from optlab.newton import gns, gradient_method, inexact
 from optlab.problems import Rosenbrock
-from optlab.problems.newton_families import lse_shifted, nle_linear, rosenbrock_nle
+from optlab.problems.newton_families import LogisticApprox, chebyshev_chain, lse_shifted, nle_linear, rosenbrock_nle
 
 
 def _panel(ax_it, ax_t, runs: dict, gap_of, title: str) -> None:
@@ -106,6 +110,46 @@ def fig_rosenbrock(gd_iters: int, out: Path) -> None:
     plt.close(fig)
 
 
+def fig_chebyshev(n: int, gd_iters: int, out: Path) -> None:
+    prob = chebyshev_chain(n, p=4, seed=0)
+    x0 = prob.x_init()
+    kw = {"gtol": None, "ftol": 1e-10}
+    runs = {"GNS exact": gns(prob, x0, max_iter=500, **kw),
+            "GNS Gauss-Newton": gns(prob, x0, hessian="gauss_newton", max_iter=500, **kw),
+            "gradient method": gradient_method(prob, x0, max_iter=gd_iters, **kw)}
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    _panel(a1, a2, runs, lambda r: r.trace.fun, f"Chebyshev chain, n = {n}, p = 4")
+    fig.tight_layout()
+    fig.savefig(out / "gns_fig6_chebyshev.png", dpi=110)
+    plt.close(fig)
+
+
+def fig_logistic(out: Path) -> None:
+    from sklearn.datasets import load_breast_cancer  # bundled with scikit-learn, no download
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    prob = LogisticApprox(X, 2.0 * y - 1.0, name="breast cancer (standardized, no bias)")
+    ridge = LogisticApprox(X, 2.0 * y - 1.0, reg=1e-3, name="with ridge 1e-3")
+    x0 = np.zeros(prob.dim)
+    runs = {"GNS exact": (prob, gns(prob, x0, max_iter=300, gtol=1e-10)),
+            "GNS Fisher": (prob, gns(prob, x0, hessian="fisher", max_iter=300, gtol=1e-10)),
+            "GNS Fisher, ridge 1e-3 problem": (ridge, gns(ridge, x0, hessian="fisher", max_iter=300, gtol=1e-10))}
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for label, (p, res) in runs.items():
+        # f* of the unregularized problem is numerical when its Newton solve converged, else the best value seen
+        f_ref = p.f_star if p.f_star is not None else float(res.trace.fun.min())
+        gap = np.maximum(res.trace.fun - f_ref, 1e-17)
+        a1.semilogy(res.trace.iteration, gap, lw=1.3, label=f"{label} ({res.nit} it.)")
+        a2.semilogy(res.trace.time, gap, lw=1.3, label=label)
+    a1.set(xlabel="iteration", ylabel="f - f* (of each problem)", title=prob.name)
+    a2.set(xlabel="time (s)", ylabel="f - f*")
+    a1.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "gns_fig7_logistic.png", dpi=110)
+    plt.close(fig)
+
+
 def phase_diagram(n: int, betas, cs, out: Path) -> None:
     prob = lse_shifted(n, n, seed=0)
     x0 = prob.x_init()
@@ -145,8 +189,10 @@ def main() -> None:
     fig_lse(100 if args.quick else 500, out)
     fig_nle(50, 100, out) if args.quick else fig_nle(100, 200, out)
     fig_rosenbrock(2000 if args.quick else 10_000, out)
+    fig_chebyshev(50 if args.quick else 200, 2000 if args.quick else 10_000, out)
+    fig_logistic(out)
     phase_diagram(60 if args.quick else 200, (0.0, 1 / 3, 0.5, 1.0), (0.1, 1.0, 10.0), out)
-    print(f"wrote 6 files to {out}/ in {time.perf_counter() - t0:.1f} s")
+    print(f"wrote 8 files to {out}/ in {time.perf_counter() - t0:.1f} s")
 
 
 if __name__ == "__main__":

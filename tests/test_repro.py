@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = {
     "calibration.py": ["calib_worst_case.png", "calib_table.md", "calib_gd_linear.png"],
     "gradient_normalized_smoothness.py": ["gns_fig1_lse.png", "gns_fig2_gamma.png", "gns_fig3_nle.png",
-                                          "gns_fig45_rosenbrock.png", "gns_phase_diagram.png", "gns_phase_diagram.md"],
+                                          "gns_fig45_rosenbrock.png", "gns_fig6_chebyshev.png", "gns_fig7_logistic.png",
+                                          "gns_phase_diagram.png", "gns_phase_diagram.md"],
     "lr_to_perceptron.py": ["lrgd_fig1_loss_accuracy.png", "lrgd_fig2_vs_bp.png", "lrgd_fig4_chaos.png",
                             "lrgd_fig6_perceptrons.png", "lrgd_T_vs_n.png", "lrgd_T_vs_gamma.png", "lrgd_table1.md"],
 }
