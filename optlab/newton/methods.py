@@ -144,8 +144,8 @@ def gns(problem: Any, x0: Any, *, hessian: Any = "exact", metric: Any = None, ga
     mon.count(nfev=1, njev=1)
     last = dict.fromkeys(_STEP_FIELDS, math.nan)
     solves, k, reason = 0, 0, None
+    gn = met.dual_norm(g)
     while True:
-        gn = met.dual_norm(g)
         due = mon.due(k)
         if due and mon.record(k, x, fx, grad_norm=gn, **(last | {"solves": solves})):
             break
@@ -179,7 +179,7 @@ def gns(problem: Any, x0: Any, *, hessian: Any = "exact", metric: Any = None, ga
         last = {"gamma": gam, "lam": lam, "trials": trial, "step": met.norm(d), "decrease": float(fx) - f_new,
                 "lemma_rhs": gam / 8.0 * gn_new**2 / gn}
         gam = gamma0 if restart else min(max(2.0 * gam, gamma_min), gamma_max)
-        x, fx, g = x_new, f_new, g_new
+        x, fx, g, gn = x_new, f_new, g_new, gn_new  # the dual norm of g_new is the trial's, not recomputed
         k += 1
     return mon.result(x, nit=k, reason=reason)
 

@@ -27,7 +27,7 @@ import numpy as np
 from optlab.backend import namespace
 from optlab.problems.base import Problem
 from optlab.problems.logistic import Logistic
-from optlab.problems.logsumexp import LogSumExp
+from optlab.problems.logsumexp import LogSumExp, weighted_gram
 
 __all__ = [
     "ChebyshevChain",
@@ -329,8 +329,8 @@ class LogSumExpShifted(_Approximations, LogSumExp):
     approximations = ("wgn",)
 
     def _approx_wgn(self, x: Any) -> Any:
-        A = self.data(x)["A"]
-        return ((A.T * self.softmax(x)) @ A) / self.mu
+        xp = namespace(x)
+        return weighted_gram(self.data(x)["A"], xp.sqrt(self.softmax(x) / self.mu))  # one symmetric product
 
 
 def lse_shifted(m: int = 200, n: int = 200, *, mu: float = 1.0, seed: int = 0) -> LogSumExpShifted:
