@@ -86,6 +86,19 @@ def inexact(c: float, beta: float, base: str = "exact") -> Callable[[Any, Any, A
 _STEP_FIELDS = ("gamma", "lam", "trials", "solves", "step", "decrease", "lemma_rhs")
 
 
+def _checkpoint(mon: Monitor, k: int, x: Any, fx: Any, gn: float, fields: dict[str, float]) -> bool:
+    """Record iteration ``k`` when due; True when the run must stop: the monitor says so (tolerance,
+    budget, callback), or ``g = 0`` / a non-finite ``||g||`` (then ``lam`` is undefined), recorded too."""
+    due = mon.due(k)
+    if due and mon.record(k, x, fx, grad_norm=gn, **fields):
+        return True
+    if gn == 0.0 or not math.isfinite(gn):
+        if not due:
+            mon.record(k, x, fx, grad_norm=gn, **fields)
+        return True
+    return False
+
+
 def _setup(problem: Any, x0: Any, metric: Any, max_iter: int, record_every: int, gtol: float | None,
            ftol: float | None, callback: Any) -> tuple[Any, Metric, Monitor]:
     x = as_float_array(x0, "x0", ndim=1, size=problem.dim)
@@ -146,12 +159,7 @@ def gns(problem: Any, x0: Any, *, hessian: Any = "exact", metric: Any = None, ga
     solves, k, reason = 0, 0, None
     gn = met.dual_norm(g)
     while True:
-        due = mon.due(k)
-        if due and mon.record(k, x, fx, grad_norm=gn, **(last | {"solves": solves})):
-            break
-        if gn == 0.0 or not math.isfinite(gn):  # stationary (lam would be 0) or broken oracle
-            if not due:
-                mon.record(k, x, fx, grad_norm=gn, **(last | {"solves": solves}))
+        if _checkpoint(mon, k, x, fx, gn, last | {"solves": solves}):
             break
         H = H_of(x, g)
         mon.count(nhev=1)
@@ -173,7 +181,7 @@ def gns(problem: Any, x0: Any, *, hessian: Any = "exact", metric: Any = None, ga
             gam = gam / 2.0
         if not accepted:
             reason = Status.SEARCH_FAILED
-            if not due:
+            if not mon.due(k):  # the last iterate is always in the trace
                 mon.record(k, x, fx, grad_norm=gn, **(last | {"solves": solves}))
             break
         last = {"gamma": gam, "lam": lam, "trials": trial, "step": met.norm(d), "decrease": float(fx) - f_new,
@@ -228,12 +236,7 @@ def reg_newton(problem: Any, x0: Any, *, H: float | None = None, hessian: Any = 
         fx, g = problem.value_and_grad(x)
         mon.count(nfev=1, njev=1)
         gn = met.dual_norm(g)
-        due = mon.due(k)
-        if due and mon.record(k, x, fx, grad_norm=gn, **(last | {"solves": solves})):
-            break
-        if gn == 0.0:
-            if not due:
-                mon.record(k, x, fx, grad_norm=gn, **(last | {"solves": solves}))
+        if _checkpoint(mon, k, x, fx, gn, last | {"solves": solves}):
             break
         lam = math.sqrt(Hc * gn)
         d = regularized_solve(H_of(x, g), lam, g, met)
@@ -282,12 +285,7 @@ def adan(problem: Any, x0: Any, *, H0: float = 1.0, hessian: Any = "exact", metr
     last = dict.fromkeys(_STEP_FIELDS, math.nan)
     while True:
         gn = met.dual_norm(g)
-        due = mon.due(k)
-        if due and mon.record(k, x, fx, grad_norm=gn, **(last | {"solves": solves})):
-            break
-        if gn == 0.0:
-            if not due:
-                mon.record(k, x, fx, grad_norm=gn, **(last | {"solves": solves}))
+        if _checkpoint(mon, k, x, fx, gn, last | {"solves": solves}):
             break
         Hk = H_of(x, g)
         mon.count(nhev=1)
