@@ -8,6 +8,7 @@ only when :func:`numba_applies` says its inputs are plain NumPy arrays.
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
@@ -16,6 +17,7 @@ from array_api_compat import array_namespace, is_numpy_array
 
 __all__ = [
     "as_float_array",
+    "as_positive_float",
     "cupy",
     "dtype_name",
     "is_floating",
@@ -118,3 +120,14 @@ def as_float_array(x: Any, name: str, *, ndim: int | None = None, size: int | No
     if not bool(xp.all(xp.isfinite(x))):
         raise ValueError(f"{name} contains NaN or infinite entries")
     return x
+
+
+def as_positive_float(value: Any, name: str) -> float:
+    """``float(value)``, which must be positive and finite; ``TypeError``/``ValueError`` naming ``name``."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a positive number, got {value!r}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+    return v

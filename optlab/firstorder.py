@@ -19,29 +19,19 @@ from typing import Any
 
 import numpy as np
 
-from optlab.backend import as_float_array
+from optlab.backend import as_float_array, as_positive_float
 from optlab.result import Monitor, Result
 
 __all__ = ["accelerated_gradient", "gradient_descent"]
 
 
-def _check_positive(value: Any, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a positive number, got {value!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    return v
-
-
 def _default_step(problem: Any, step: float | None) -> float:
     if step is not None:
-        return _check_positive(step, "step")
+        return as_positive_float(step, "step")
     L = getattr(problem, "constants", {}).get("L")
     if L is None:
         raise ValueError("step is required: the problem states no smoothness constant L")
-    return 1.0 / _check_positive(L, "problem.constants['L']")
+    return 1.0 / as_positive_float(L, "problem.constants['L']")
 
 
 def gradient_descent(problem: Any, x0: Any, *, step: float | None = None, max_iter: int = 1000,
@@ -130,7 +120,7 @@ def accelerated_gradient(problem: Any, x0: Any, *, step: float | None = None, mu
     h = _default_step(problem, step)
     beta_const = None
     if mu is not None:
-        m = _check_positive(mu, "mu")
+        m = as_positive_float(mu, "mu")
         q = math.sqrt(min(m * h, 1.0))
         beta_const = (1.0 - q) / (1.0 + q)
     mon = Monitor(problem, max_iter=max_iter, record_every=record_every, gtol=gtol, ftol=ftol,

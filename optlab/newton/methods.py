@@ -27,23 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from optlab.backend import as_float_array, namespace
+from optlab.backend import as_float_array, as_positive_float, namespace
 from optlab.newton._linalg import ZERO, Metric, RankOne, regularized_solve
 from optlab.result import Monitor, Result, Status
 
 __all__ = ["adan", "gns", "gradient_method", "inexact", "newton", "reg_newton"]
 
 _EPS = float(np.finfo(np.float64).eps)
-
-
-def _positive(value: Any, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a positive number, got {value!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    return v
 
 
 def _hessian_oracle(problem: Any, hessian: Any) -> Callable[[Any, Any], Any]:
@@ -148,7 +138,7 @@ def gns(problem: Any, x0: Any, *, hessian: Any = "exact", metric: Any = None, ga
         ``decrease`` (``f(x_{k-1}) - f(x_k)``), ``lemma_rhs``
         (``gamma/8 ||g_k||_*^2 / ||g_{k-1}||_*``), and the cumulative ``solves``.
     """
-    gam = _positive(gamma0, "gamma0")
+    gam = as_positive_float(gamma0, "gamma0")
     if int(max_trials) != max_trials or max_trials < 1:
         raise ValueError(f"max_trials must be a positive integer, got {max_trials!r}")
     x, met, mon = _setup(problem, x0, metric, max_iter, record_every, gtol, ftol, callback)
@@ -276,7 +266,7 @@ def adan(problem: Any, x0: Any, *, H0: float = 1.0, hessian: Any = "exact", metr
     Result
         ``status = "search_failed"`` when a step exhausts ``max_trials``.
     """
-    Hc = _positive(H0, "H0")
+    Hc = as_positive_float(H0, "H0")
     x, met, mon = _setup(problem, x0, metric, max_iter, record_every, gtol, ftol, callback)
     H_of = _hessian_oracle(problem, hessian)
     fx, g = problem.value_and_grad(x)
@@ -383,7 +373,7 @@ def gradient_method(problem: Any, x0: Any, *, metric: Any = None, L0: float = 1.
     Result
         ``lam`` in the trace holds the accepted ``L``.
     """
-    L = _positive(L0, "L0")
+    L = as_positive_float(L0, "L0")
     x, met, mon = _setup(problem, x0, metric, max_iter, record_every, gtol, ftol, callback)
     fx, g = problem.value_and_grad(x)
     mon.count(nfev=1, njev=1)

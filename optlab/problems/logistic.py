@@ -277,6 +277,21 @@ def logistic_separable(n: int = 200, d: int = 10, *, margin: float = 0.1, seed: 
     return prob
 
 
+def _label_noise_data(n: int, d: int, flip: float, seed: int, *, x_div: float,
+                      w_norm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``X ~ N(0, I) / x_div``, ``y = sign(X w)`` for a random ``w`` of norm ``w_norm``, then
+    ``ceil(flip n)`` labels chosen at random flipped; returns ``(X, y, w)``."""
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal(d)
+    w = w / np.linalg.norm(w) * w_norm
+    X = rng.standard_normal((n, d)) / x_div
+    y = np.where(X @ w >= 0.0, 1.0, -1.0)
+    k = math.ceil(flip * n)
+    if k:
+        y[rng.choice(n, size=k, replace=False)] *= -1.0
+    return X, y, w
+
+
 def logistic_nonseparable(n: int = 200, d: int = 10, *, flip: float = 0.1, seed: int = 0,
                           reg: float = 0.0) -> Logistic:
     """Gaussian data labelled by a planted direction, with label noise.
@@ -303,14 +318,7 @@ def logistic_nonseparable(n: int = 200, d: int = 10, *, flip: float = 0.1, seed:
         raise ValueError(f"n and d must be >= 1, got n={n}, d={d}")
     if not (0.0 <= flip <= 0.5):
         raise ValueError(f"flip must be in [0, 0.5], got {flip}")
-    rng = np.random.default_rng(seed)
-    w = rng.standard_normal(d)
-    w /= np.linalg.norm(w)
-    X = rng.standard_normal((n, d)) / math.sqrt(d)
-    y = np.where(X @ w >= 0.0, 1.0, -1.0)
-    k = math.ceil(flip * n)
-    if k:
-        y[rng.choice(n, size=k, replace=False)] *= -1.0
+    X, y, w = _label_noise_data(n, d, flip, seed, x_div=math.sqrt(d), w_norm=1.0)
     prob = Logistic(X, y, reg=reg, name=f"logistic_nonseparable(n={n}, d={d}, flip={flip:g}, reg={reg:g})")
     prob.planted_direction = w
     return prob

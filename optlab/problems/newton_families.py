@@ -26,7 +26,7 @@ import numpy as np
 
 from optlab.backend import namespace
 from optlab.problems.base import Problem
-from optlab.problems.logistic import Logistic
+from optlab.problems.logistic import Logistic, _label_noise_data
 from optlab.problems.logsumexp import LogSumExp, weighted_gram
 
 __all__ = [
@@ -416,14 +416,7 @@ def logistic_label_noise(n: int = 500, d: int = 10, *, flip: float = 0.05, w_nor
         raise ValueError(f"n and d must be >= 1, got n={n}, d={d}")
     if not (0.0 <= flip <= 0.5):
         raise ValueError(f"flip must be in [0, 0.5], got {flip}")
-    rng = np.random.default_rng(seed)
-    w = rng.standard_normal(d)
-    w *= w_norm / np.linalg.norm(w)
-    X = rng.standard_normal((n, d))
-    y = np.where(X @ w >= 0.0, 1.0, -1.0)
-    k = math.ceil(flip * n)
-    if k:
-        y[rng.choice(n, size=k, replace=False)] *= -1.0
+    X, y, w = _label_noise_data(n, d, flip, seed, x_div=1.0, w_norm=w_norm)
     name = f"logistic_label_noise(n={n}, d={d}, flip={flip:g}, seed={seed})"
     prob = LogisticApprox(X, y, reg=0.0, name=name)
     if prob.x_star is None or prob.f_star is None:
