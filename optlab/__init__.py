@@ -18,8 +18,8 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "backend", "claims", "classification", "firstorder", "kernels", "methods", "newton", "plots", "problems",
-    "rates", "report", "result", "separability",
+    "backend", "batching", "bilevel", "claims", "classification", "firstorder", "kernels", "methods", "newton",
+    "online", "ot", "plots", "problems", "rates", "report", "result", "separability",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

@@ -2,8 +2,9 @@
 
 A claim id is ``<paper>.<name>`` (prefixes ``calib``, ``gns``, ``lrgd``, ``borep``,
 ``adadagrad``, ``sns``, ``omd``). The registry imports the claim modules listed in
-``CLAIM_MODULES`` when first asked, so ``import optlab`` stays cheap; a paper's issue
-adds its module to that tuple.
+``CLAIM_MODULES`` when first asked, so ``import optlab`` stays cheap. A paper's claims live
+in the module named by its prefix (``optlab/claims/omd.py`` holds the ``omd.*`` claims), so a
+new paper's module is found without editing this file.
 
 >>> from optlab.claims import select, run_claim
 >>> [c.id for c in select(["calib"])]                        # doctest: +SKIP
@@ -13,6 +14,7 @@ adds its module to that tuple.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 from collections.abc import Iterable
 
@@ -22,7 +24,8 @@ __all__ = ["CLAIM_MODULES", "PREFIXES", "Claim", "Outcome", "Series", "Verdict",
            "run_claim", "select"]
 
 PREFIXES = ("calib", "gns", "lrgd", "borep", "adadagrad", "sns", "omd")
-CLAIM_MODULES: tuple[str, ...] = ("optlab.claims.calib", "optlab.claims.gns", "optlab.claims.lrgd")
+CLAIM_MODULES: tuple[str, ...] = tuple(
+    f"optlab.claims.{p}" for p in PREFIXES if importlib.util.find_spec(f"optlab.claims.{p}") is not None)
 
 _REGISTRY: dict[str, Claim] = {}
 
