@@ -1,4 +1,4 @@
-"""Layers only point down: core <- problems, kernels <- methods <- claims <- report/CLI.
+"""Layers only point down: core <- problems, kernels <- methods <- claims <- sweeps, report, CLI.
 
 No method imports a problem family; no problem imports a method; the core imports
 nothing above it. Checked on the source, so a new module is covered as soon as it exists.
@@ -11,7 +11,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "optlab"
 CORE = {"optlab.backend", "optlab.result", "optlab.rates", "optlab.kernels", "optlab.separability"}
-ABOVE_METHODS = ("optlab.claims", "optlab.report", "optlab.plots", "optlab.cli")
+ABOVE_METHODS = ("optlab.claims", "optlab.sweep", "optlab.report", "optlab.plots", "optlab.cli")
 
 
 def _imports(path: Path) -> set[str]:
