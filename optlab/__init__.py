@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "backend", "batching", "bilevel", "claims", "classification", "firstorder", "kernels", "methods", "newton",
-    "online", "ot", "plots", "problems", "rates", "report", "result", "separability",
+    "online", "ot", "plots", "problems", "rates", "report", "result", "separability", "sweep",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

@@ -1,8 +1,8 @@
-"""The ``optlab`` command line: ``list``, ``verify``, ``repro``, ``bench``.
+"""The ``optlab`` command line: ``list``, ``verify``, ``sweep``, ``report``, ``repro``, ``bench``.
 
 Exit status: 0 when everything asked for holds, 1 when a claim fails (or its negative
-control is not rejected), 2 for unknown ids or bad options (one line on stderr, no
-traceback).
+control is not rejected) or a sweep has failed cells, 2 for unknown ids or bad options (one
+line on stderr, no traceback).
 """
 
 from __future__ import annotations
@@ -52,6 +52,32 @@ def _build_parser() -> _Parser:
     v.add_argument("--report", metavar="DIR", help="write report.md, figures and verify.json into DIR")
     v.add_argument("--json", metavar="FILE", help="write the machine-readable record to FILE")
     v.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    s = sub.add_parser("sweep", help="run a grid of cells into a cached, resumable results store")
+    s.add_argument("select", nargs="*", metavar="ID_OR_PREFIX",
+                   help="claims to sweep (all if omitted and no --grid): every seed of each and of its control")
+    s.add_argument("--out", required=True, metavar="DIR", help="the results store (reused: finished cells are cached)")
+    s.add_argument("--grid", metavar="FILE", help="a grid file (JSON/TOML): method x problem x parameters x seeds")
+    s.add_argument("--quick", action="store_true", help="the claims' quick set")
+    s.add_argument("--seeds", type=_positive_int, help="seeds per claim (deterministic claims keep one)")
+    s.add_argument("--jobs", type=_positive_int, default=1, help="local workers (joblib)")
+    s.add_argument("--backend", choices=("processes", "threads"), default="processes",
+                   help="joblib backend for --jobs > 1 (threads: for cells in nogil Numba kernels or BLAS)")
+    s.add_argument("--scheduler", metavar="ADDR", help="run on a Dask cluster (tcp://host:port) instead")
+    s.add_argument("--threads", type=_positive_int,
+                   help="Numba/BLAS threads per cell (default: cores / jobs; 1 on Dask)")
+    s.add_argument("--format", choices=("parquet", "npz"), help="file format of new cells (default: parquet "
+                   "when pyarrow is installed)")
+    s.add_argument("--no-fsync", action="store_true",
+                   help="do not flush each cell to disk (faster for tiny cells; a machine crash then costs "
+                        "recomputation, never a misread cell)")
+    s.add_argument("--retry-failed", action="store_true", help="recompute cells stored as failed")
+    s.add_argument("--report", action="store_true", help="render the report into DIR afterwards")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    rp = sub.add_parser("report", help="render the report of the claims stored by a sweep")
+    rp.add_argument("dir", metavar="DIR", help="the results store of 'optlab sweep --out DIR'")
+    rp.add_argument("--out", metavar="OUTDIR", help="write the report there (default: DIR)")
 
     r = sub.add_parser("repro", help="regenerate a paper's figures (runs paper_repro/NAME.py)")
     r.add_argument("name", nargs="?", help="script name or prefix; lists the scripts if omitted")
@@ -119,8 +145,51 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(to_json(verdicts), indent=2))
         print(f"wrote {args.json}")
     if args.report:
-        print(f"wrote {write_report(verdicts, args.report)}")
+        path = write_report(verdicts, args.report)
+        print(f"wrote {path} and {path.with_suffix('.html')}")
     return 0 if all(v.holds for v in verdicts) else 1
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from optlab.sweep import claim_cells, load_grid, run_sweep
+
+    try:
+        cells = load_grid(args.grid) if args.grid else []
+        if args.select or not args.grid:
+            cells += claim_cells(args.select, quick=args.quick, seeds=args.seeds)
+    except KeyError as e:
+        raise _UsageError(e.args[0]) from None
+    except (OSError, ValueError, TypeError) as e:
+        raise _UsageError(f"--grid {args.grid}: {e}") from None
+    try:
+        summary = run_sweep(cells, args.out, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
+                            threads=args.threads, retry_failed=args.retry_failed, progress=not args.no_progress,
+                            format=args.format, fsync=not args.no_fsync)
+    except (OSError, ImportError) as e:  # unreachable scheduler, missing dask/pyarrow
+        raise _UsageError(str(e)) from None
+    print(summary.line())
+    for label, err in summary.failures.items():
+        print(f"  failed: {label}: {err.splitlines()[0] if err else ''}")
+    if summary.failures:
+        print(f"  (tracebacks are stored in {args.out}/cells; 'optlab report {args.out}' shows them)")
+    rc = 1 if summary.failed else 0
+    if args.report:
+        rc = max(rc, _render(args.out, None))
+    return rc
+
+
+def _render(store_dir: str, out_dir: str | None) -> int:
+    from optlab.report import report_from_store, text_table
+
+    try:
+        path, stored = report_from_store(store_dir, out_dir)
+    except FileNotFoundError as e:
+        raise _UsageError(str(e)) from None
+    print(text_table(stored.verdicts))
+    for cid in stored.skipped:
+        print(f"  skipped {cid}: no longer a registered claim")
+    print(f"wrote {path} and {path.with_suffix('.html')}")
+    return 0 if all(v.holds for v in stored.verdicts) else 1
 
 
 def _scripts(folder: str) -> dict[str, Path]:
@@ -170,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
         return {"list": lambda: _cmd_list(), "verify": lambda: _cmd_verify(args),
+                "sweep": lambda: _cmd_sweep(args), "report": lambda: _render(args.dir, args.out),
                 "repro": lambda: _cmd_repro(args), "bench": lambda: _cmd_bench(args)}[args.command]()
     except _UsageError as e:
         print(f"optlab: error: {e}", file=sys.stderr)

@@ -17,7 +17,7 @@ from optlab.rates import median_band
 if TYPE_CHECKING:
     from optlab.claims.base import Series, Verdict
 
-__all__ = ["plot_curves", "plot_verdict"]
+__all__ = ["common_prefix", "plot_curves", "plot_verdict"]
 
 
 def _pyplot() -> Any:
@@ -35,8 +35,16 @@ def plot_curves(ax: Any, series: list[Series], *, label: str, color: str, band: 
     k = series[0].k
     same_grid = all(len(s.k) == len(k) and np.array_equal(s.k, k) for s in series)
     if not same_grid:  # different lengths (runs stopped at the floor): draw each seed
+        n = common_prefix(series)
+        banded = n >= 2 and len(series) > 1
+        if banded:  # the median and band where every seed is still running
+            med, lo, hi = median_band([s.y[:n] for s in series])
+            ax.plot(k[:n], med, color=color, lw=1.6, label=f"{label} (median of {len(series)})")
+            if band:
+                ax.fill_between(k[:n], lo, hi, color=color, alpha=0.2, lw=0)
         for i, s in enumerate(series):
-            ax.plot(s.k, s.y, color=color, lw=1, alpha=0.8, label=label if i == 0 else None)
+            ax.plot(s.k, s.y, color=color, lw=0.8 if banded else 1, alpha=0.35 if banded else 0.8,
+                    label=(f"{label}, each seed" if banded else label) if i == 0 else None)
             if bound and s.bound is not None:
                 ax.plot(s.k, s.bound, color=color, ls=":", lw=1, label="stated bound" if i == 0 else None)
         return
@@ -47,6 +55,18 @@ def plot_curves(ax: Any, series: list[Series], *, label: str, color: str, band: 
     if bound and series[0].bound is not None:
         bmed, _, _ = median_band([s.bound for s in series])
         ax.plot(k, bmed, color=color, ls=":", lw=1.2, label="stated bound")
+
+
+def common_prefix(series: list[Series]) -> int:
+    """Length of the longest prefix of ``k`` that every series shares (0 if they differ at once)."""
+    n = min(len(s.k) for s in series)
+    k0 = series[0].k[:n]
+    for s in series[1:]:
+        diff = np.flatnonzero(s.k[:n] != k0)
+        if diff.size:
+            n = int(diff[0])
+            k0 = k0[:n]
+    return n
 
 
 def plot_verdict(verdict: Verdict, path: str | Path) -> Path:

@@ -15,7 +15,7 @@ from typing import Any
 
 from optlab.claims.base import Verdict
 
-__all__ = ["environment", "markdown_table", "text_table", "to_json", "write_report"]
+__all__ = ["environment", "markdown_table", "report_from_store", "text_table", "to_json", "write_report"]
 
 _COLUMNS = ("claim", "paper / theorem", "quantity", "stated", "fitted", "verdict", "control")
 
@@ -23,6 +23,8 @@ _COLUMNS = ("claim", "paper / theorem", "quantity", "stated", "fitted", "verdict
 def _row(v: Verdict) -> tuple[str, ...]:
     c = v.claim
     control = "rejected" if v.control_verdict == "fail" else "NOT rejected"
+    if "error" in v.control.numbers:  # rebuilt from a store whose cells failed: nothing was checked
+        control = "not checked"
     return (c.id, f"{c.paper}, {c.theorem}", c.quantity, c.stated, v.outcome.fitted, v.verdict, control)
 
 
@@ -72,29 +74,135 @@ def to_json(verdicts: Sequence[Verdict]) -> dict[str, Any]:
     return {"claims": [v.record() for v in verdicts], "environment": environment()}
 
 
-def write_report(verdicts: Sequence[Verdict], out_dir: str | Path) -> Path:
-    """Write ``report.md``, one PNG per claim and ``verify.json`` into ``out_dir``."""
-    from optlab.plots import plot_verdict
+def _details(v: Verdict, notes: Sequence[str]) -> list[tuple[str, str]]:
+    """The per-claim lines shared by the markdown and the HTML page: ``(label, text)``."""
+    c = v.claim
+    lines = [("quantity", c.quantity), ("stated", c.stated), ("fitted", v.outcome.fitted), ("verdict", v.verdict),
+             ("negative control", c.control), ("control measured", v.control.fitted),
+             ("control verdict", "not checked" if "error" in v.control.numbers else
+              f"{v.control_verdict} (must be fail)"),
+             ("seeds", f"{[s.seed for s in v.series]}; {'quick' if v.quick else 'full'} set; {v.seconds:.2f} s")]
+    return lines + [("note", n) for n in notes]
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+
+def _markdown(verdicts: Sequence[Verdict], figures: dict[str, Path | None], notes: dict[str, list[str]],
+              env: dict[str, Any], runs: Sequence[dict[str, Any]]) -> str:
     parts = ["# optlab verification report\n", markdown_table(verdicts), ""]
     for v in verdicts:
-        png = plot_verdict(v, out / f"{v.claim.id}.png")
         c = v.claim
-        parts += [
-            f"## {c.id}\n",
-            f"*{c.paper}, {c.theorem}* ({c.kind} check). {c.statement}\n",
-            f"- quantity: {c.quantity}; stated: {c.stated}",
-            f"- fitted: {v.outcome.fitted}; verdict: **{v.verdict}**",
-            f"- negative control: {c.control}; measured: {v.control.fitted}; verdict: **{v.control_verdict}**"
-            " (must be fail)",
-            f"- seeds: {[s.seed for s in v.series]}; {'quick' if v.quick else 'full'} set; {v.seconds:.2f} s\n",
-            f"![{c.id}]({png.name})\n",
-        ]
-    env = environment()
+        parts += [f"## {c.id}\n", f"*{c.paper}, {c.theorem}* ({c.kind} check). {c.statement}\n"]
+        for label, text in _details(v, notes.get(c.id, [])):
+            if "\n" in text:
+                parts.append(f"- {label}:\n\n```\n{text.rstrip()}\n```\n")
+            else:
+                bold = label in ("verdict", "control verdict")
+                parts.append(f"- {label}: {'**' + text + '**' if bold else text}")
+        png = figures.get(c.id)
+        parts.append(f"\n![{c.id}]({png.name})\n" if png is not None else "\n(no figure: nothing was measured)\n")
     parts += ["## Environment\n", *(f"- {k}: {val}" for k, val in env.items()), ""]
+    if runs:
+        parts += ["### Where the cells ran\n", *(f"- {_run_line(r)}" for r in runs), ""]
+    return "\n".join(parts)
+
+
+def _run_line(run: dict[str, Any]) -> str:
+    rest = ", ".join(f"{k} {v}" for k, v in run.items() if k not in ("cells", "host"))
+    return f"{run.get('cells', '?')} cells on {run.get('host', '?')}: {rest}"
+
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;font-size:0.85em}th,td{border:1px solid #ccc;padding:4px 6px;text-align:left;
+vertical-align:top}th{background:#f3f3f3}.pass{color:#176b1c;font-weight:bold}.fail{color:#a11;font-weight:bold}
+img{max-width:100%;height:auto}pre{background:#f6f6f6;padding:0.5em;overflow-x:auto;font-size:0.8em}
+section.claim{margin-top:2em;border-top:1px solid #ddd}"""
+
+
+def _html(verdicts: Sequence[Verdict], figures: dict[str, Path | None], notes: dict[str, list[str]],
+          env: dict[str, Any], runs: Sequence[dict[str, Any]]) -> str:
+    import base64
+    from html import escape
+
+    def cell(text: str, cls: str = "") -> str:
+        return f"<td{f' class={cls!r}' if cls else ''}>{escape(text)}</td>"
+
+    rows = []
+    for v in verdicts:
+        r = _row(v)
+        rows.append("<tr>" + "".join(cell(t) for t in r[:5]) + cell(r[5], r[5])
+                    + cell(r[6], "pass" if r[6] == "rejected" else "fail") + "</tr>")
+    n_ok = sum(v.holds for v in verdicts)
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           "<title>optlab verification report</title>", f"<style>{_CSS}</style></head><body>",
+           "<h1>optlab verification report</h1>",
+           f"<p>{n_ok} of {len(verdicts)} claims hold (claim passes and its negative control is rejected).</p>",
+           '<table id="verdicts"><thead><tr>' + "".join(f"<th>{escape(h)}</th>" for h in _COLUMNS)
+           + "</tr></thead><tbody>", *rows, "</tbody></table>"]
+    for v in verdicts:
+        c = v.claim
+        out += [f'<section class="claim" id="{escape(c.id)}"><h2>{escape(c.id)}</h2>',
+                f"<p><em>{escape(c.paper)}, {escape(c.theorem)}</em> ({escape(c.kind)} check). "
+                f"{escape(c.statement)}</p><ul>"]
+        for label, text in _details(v, notes.get(c.id, [])):
+            body = f"<pre>{escape(text)}</pre>" if "\n" in text else escape(text)
+            out.append(f"<li>{escape(label)}: {body}</li>")
+        out.append("</ul>")
+        png = figures.get(c.id)
+        if png is not None:
+            data = base64.b64encode(png.read_bytes()).decode("ascii")
+            out.append(f'<img alt="{escape(c.id)}" src="data:image/png;base64,{data}">')
+        else:
+            out.append("<p>(no figure: nothing was measured)</p>")
+        out.append("</section>")
+    out += ["<h2>Environment</h2><ul>", *(f"<li>{escape(str(k))}: {escape(str(val))}</li>" for k, val in env.items()),
+            "</ul>"]
+    if runs:
+        out += ["<h3>Where the cells ran</h3><ul>", *(f"<li>{escape(_run_line(r))}</li>" for r in runs), "</ul>"]
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def write_report(verdicts: Sequence[Verdict], out_dir: str | Path, *,
+                 notes: dict[str, list[str]] | None = None, runs: Sequence[dict[str, Any]] = ()) -> Path:
+    """Write ``report.md``, ``report.html``, one PNG per claim and ``verify.json`` into ``out_dir``.
+
+    The HTML page is self-contained (its figures are embedded as base64 data URIs), so it can
+    be sent as one file. Both pages hold the verdict table (one row per claim), each claim's
+    figure (median curve across seeds, 10-90% band, fitted rate, stated bound, and its
+    negative control), notes (``claim id -> lines``: stale cells, errors) and the environment;
+    ``runs`` lists where the cells of a sweep ran (see :mod:`optlab.sweep`).
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``report.md``.
+    """
+    from optlab.plots import plot_verdict
+
+    notes = notes or {}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    figures = {v.claim.id: plot_verdict(v, out / f"{v.claim.id}.png") if v.series and v.control_series else None
+               for v in verdicts}
+    env = environment()
     path = out / "report.md"
-    path.write_text("\n".join(parts))
+    path.write_text(_markdown(verdicts, figures, notes, env, runs))
+    (out / "report.html").write_text(_html(verdicts, figures, notes, env, runs))
     (out / "verify.json").write_text(json.dumps(to_json(verdicts), indent=2))
     return path
+
+
+def report_from_store(store_dir: str | Path, out_dir: str | Path | None = None) -> tuple[Path, Any]:
+    """Render every claim stored by a sweep in ``store_dir`` (see :func:`write_report`).
+
+    Returns the path of ``report.md`` (in ``out_dir``, default ``store_dir``) and the
+    :class:`optlab.sweep.StoredVerdicts` it was drawn from.
+    """
+    from optlab.sweep import Store, verdicts_from_store
+
+    store = Store(store_dir)
+    if not store.paths():
+        raise FileNotFoundError(f"{store_dir}: no stored cells (run 'optlab sweep ... --out {store_dir}' first)")
+    stored = verdicts_from_store(store)
+    notes = dict(stored.notes)
+    path = write_report(stored.verdicts, out_dir if out_dir is not None else store_dir, notes=notes, runs=stored.runs)
+    return path, stored
