@@ -1,9 +1,23 @@
 """Problem families with closed-form answers (minimizers, optimal values, constants).
 
-Every family follows the protocol of :class:`optlab.problems.base.Problem`.
+The smooth minimization families follow the protocol of :class:`optlab.problems.base.Problem`
+(``f``, ``grad``, ``hess``, ``hvp``, ``gap``). The others carry the natural inputs of their
+field: :mod:`~optlab.problems.separable` (data sets with their max-margin direction),
+:mod:`~optlab.problems.ot` (marginals and costs with LP and 1-D optima),
+:mod:`~optlab.problems.bilevel` (stochastic upper/lower oracles with closed-form Phi),
+:mod:`~optlab.problems.stochastic` (per-sample gradients and exact batch samplers) and
+:mod:`~optlab.problems.online` (loss sequences with exact sigma and Sigma).
 """
 
 from optlab.problems.base import Problem
+from optlab.problems.bilevel import (
+    BilevelProblem,
+    HyperCleaning,
+    QuadraticLowerBilevel,
+    bilevel_p1,
+    bilevel_p2,
+    hyper_cleaning,
+)
 from optlab.problems.logistic import Logistic, logistic_nonseparable, logistic_separable
 from optlab.problems.logsumexp import LogSumExp, SoftmaxRegression, logsumexp_shifted, softmax_regression
 from optlab.problems.newton_families import (
@@ -25,6 +39,16 @@ from optlab.problems.newton_families import (
     rosenbrock_nle,
     sqrt_one_plus_sq,
 )
+from optlab.problems.online import OnlineProblem, dynamic_family, family_a, portfolio_family, strongly_convex_family
+from optlab.problems.ot import (
+    TransportProblem,
+    digits_transport,
+    gaussian_grid,
+    lp_optimum,
+    one_dimensional,
+    planted_permutation,
+    random_assignment,
+)
 from optlab.problems.quadratic import Quadratic, nesterov_worst_case, quadratic
 from optlab.problems.rosenbrock import Rosenbrock
 from optlab.problems.separable import (
@@ -39,43 +63,83 @@ from optlab.problems.separable import (
     worst_case_bp_iterations,
     worst_case_set,
 )
+from optlab.problems.stochastic import (
+    CosineQuadratic,
+    DigitsMLP,
+    DigitsSoftmax,
+    LogisticFiniteSum,
+    cosine_quadratic,
+    cosine_quadratic_affine,
+    cosine_quadratic_anisotropic,
+    digits_mlp,
+    digits_softmax,
+    logistic_finite_sum,
+)
 
 __all__ = [
+    "BilevelProblem",
     "ChebyshevChain",
+    "CosineQuadratic",
     "CubicPlusLinear",
+    "DigitsMLP",
+    "DigitsSoftmax",
+    "HyperCleaning",
     "LinearEquations",
     "LogSumExp",
     "LogSumExpShifted",
     "Logistic",
     "LogisticApprox",
+    "LogisticFiniteSum",
     "NonlinearEquations",
+    "OnlineProblem",
     "PowerChain",
     "Problem",
     "Quadratic",
+    "QuadraticLowerBilevel",
     "Rosenbrock",
     "RosenbrockNLE",
     "SeparableData",
     "SoftmaxRegression",
     "SqrtOnePlusSq",
+    "TransportProblem",
+    "bilevel_p1",
+    "bilevel_p2",
     "chebyshev_chain",
     "cone_set",
+    "cosine_quadratic",
+    "cosine_quadratic_affine",
+    "cosine_quadratic_anisotropic",
     "cubic_plus_linear",
+    "digits_mlp",
     "digits_pair",
+    "digits_softmax",
+    "digits_transport",
+    "dynamic_family",
+    "family_a",
+    "gaussian_grid",
+    "hyper_cleaning",
     "iris_pair",
     "is_separable",
+    "logistic_finite_sum",
     "logistic_label_noise",
     "logistic_nonseparable",
     "logistic_separable",
     "logsumexp_shifted",
+    "lp_optimum",
     "lse_shifted",
     "max_margin",
     "nesterov_worst_case",
     "nle_linear",
+    "one_dimensional",
+    "planted_permutation",
+    "portfolio_family",
     "power_chain",
     "quadratic",
+    "random_assignment",
     "rosenbrock_nle",
     "softmax_regression",
     "sqrt_one_plus_sq",
+    "strongly_convex_family",
     "two_point_set",
     "wine_pair",
     "worst_case_bp_iterations",
