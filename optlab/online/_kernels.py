@@ -1,0 +1,613 @@
+"""Numba round loops of :mod:`optlab.online`: one fused pass over the state per round.
+
+Same numbers as :mod:`optlab.online._generic` (to rounding) for NumPy float64 inputs.
+
+Optimistic OMD on the ball (:func:`omd_ball`) keeps ``xhat_t = c_t lam_t z_t``: the stored vector ``z``, a scalar
+``lam`` that absorbs the projections and the pending scale ``c_t`` of the second projection, with the scalars
+``||y||^2``, ``<y, M>`` and ``||M||^2`` (``y = lam z``), so both projections come from scalars, not from passes.
+One round is one loop over the coordinates that reads ``z``, ``M``, the mean ``mu_j`` (one of a few vectors, in
+cache) and the packed noise bits, writes ``z`` and ``M``, and sums three products; the regret increments come
+from those sums and from ``<mu_j, x_t>`` and ``<eps_t, u*>`` over the supports of the means and ``u*`` (see the
+comment before :func:`_pass`). Each setting of (noise, hint, curvature) has its own compiled loop.
+
+Optimistic FTRL and optimistic FTL (:func:`ftrl_ball`) use the same trick on ``S + M``; the entropic OMD on
+the simplex (:func:`omd_simplex`) takes two passes (the gradient needs ``<r, x_t>`` first) with a scalar
+``exp`` per coordinate. :func:`ensemble` runs N base learners and the optimistic Hedge meta-learner.
+
+:func:`omd_ball` is compiled with ``fastmath={"reassoc", "contract"}`` and nothing else (sums in vector lanes,
+fused multiply-adds; no nnan/ninf/arcp/afn), so LLVM vectorizes its pass; the other kernels are compiled without
+fastmath. The paths are compared with each other to rounding (rtol 1e-9 in the tests). Compiled on first use,
+cached on disk.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = ["ensemble", "ftrl_ball", "omd_ball", "omd_simplex"]
+
+_NF = 7  # record columns, see optlab.online._generic.FIELDS
+
+
+# The scalar helpers below are compiled without fastmath and called, not inlined at the Numba level: inside a
+# fastmath (reassoc) kernel LLVM would otherwise move their divisions into the vector loops ((e / l) * g -> (e * g) / l:
+# a division per coordinate).
+@njit(cache=True)
+def _eta(code, A, B, t, V):
+    if code == 0:
+        return A / math.sqrt(B + V)
+    if code == 1:
+        return A / t
+    if code == 2:
+        return A
+    return A / math.sqrt(t)
+
+
+@njit(cache=True)
+def _ball_scale(nn, R):
+    if nn <= R * R:
+        return 1.0
+    return R / math.sqrt(nn)
+
+
+# Optimistic OMD on the ball. The state is xhat_t = c_t y_t with y_t = lam_t z_t: z is the stored vector, lam a
+# scalar that absorbs the projections (the ball's scale c is applied lazily, never by a pass), c_t the pending scale
+# of the second projection, c_t = min(1, R/||y_t||). With x_t = alpha y + beta M (alpha = sx c, beta = -sx eta,
+# sx the first projection's scale), one round is
+#   g = a mu + s eps + k alpha lam z + k beta M,   z <- z - (eta / lam') g with lam' = c lam,   M <- g,
+# one fused multiply-add per coordinate for the step. A pass over the coordinates needs only ||g - M||^2 (V's
+# increment, summed directly: it is small when the gradients vary slowly, and an expansion would lose it to
+# cancellation), ||g||^2 and <g, z>. The rest comes from scalars:
+#   ||x||^2 = sx^2 ||c y - eta M||^2 (from ||y||^2, <y, M>, ||M||^2);
+#   ||z'||^2 = ||z||^2 - 2 step <g, z> + step^2 ||g||^2 (step = eta / lam', kept as eta times a running 1/lam so no
+#   division reaches the loop) and <y', g> = c <g, y> - eta ||g||^2, the next round's scalars; ||z||^2 is re-summed
+#   every 1024 rounds so rounding cannot drift;
+#   <g, M> = (||g||^2 + ||M||^2 - ||g - M||^2)/2; the linear loss <a mu + s eps, x> = <g, x> - k ||x||^2 with
+#   <g, x> = alpha <g, y> + beta <g, M>.
+# The means and u* enter through <mu_j, x_t> and <eps_t, u*>, summed over their supports (one coordinate on most
+# of Family A: multiples of e_1), not over d. The pass reads z, M, mu_j and the noise word, writes z and M, and
+# does eight or nine flops per coordinate; it runs over 64-coordinate words so the noise signs unpack with a
+# vector shift, test and blend. The flags NOISY, OPT, CURVED are literals, so each of the eight specializations
+# is a single vectorized loop (fastmath reassoc/contract only: sums in vector lanes and fused multiply-adds; no
+# nnan/ninf/arcp/afn).
+_FM = {"reassoc", "contract"}
+_RESYNC_MASK = 1023  # every 1024 rounds, ||y||^2 is re-summed directly
+_LAM_MIN = 1e-150  # fold lam into z below this (a pass; rare: only after very many projections)
+
+
+@njit(cache=True, inline="always", fastmath=_FM)
+def _pass(z, M, means, j, a, bits, t, s, kal, kb, step, mu_words, NOISY, OPT, CURVED):
+    """One round over the coordinates: ``g = a mu_j + s eps + kal z + kb M``, ``z <- z - step g``, (``OPT``)
+    ``M <- g``; returns ``(||g - M||^2, ||g||^2, <g, z>)`` (``M = 0`` without ``OPT``). The means are zero past
+    the first ``mu_words`` words of 64 coordinates, where the loop does not read them."""
+    d = z.shape[0]
+    dd = gg = gz = 0.0
+    nw = (d + 63) >> 6
+    for wi in range(nw):
+        i0 = wi << 6
+        n64 = min(64, d - i0)
+        w = bits[t, wi] if NOISY else np.uint64(0)
+        am = a if wi < mu_words else 0.0
+        jm = j if wi < mu_words else 0
+        for jj in range(n64):
+            i = i0 + jj
+            zi = z[i]
+            if NOISY:
+                gi = (s if (w >> np.uint64(jj)) & np.uint64(1) else -s)
+                if wi < mu_words:
+                    gi += am * means[jm, i]
+            else:
+                gi = am * means[jm, i] if wi < mu_words else 0.0
+            if CURVED:
+                gi += kal * zi
+            if OPT:
+                mi = M[i]
+                if CURVED:
+                    gi += kb * mi
+                q = gi - mi
+                dd += q * q
+                M[i] = gi
+            gg += gi * gi
+            gz += gi * zi
+            z[i] = zi - step * gi
+    if not OPT:
+        dd = gg
+    return dd, gg, gz
+
+
+@njit(cache=True)
+def _support(v):
+    """Indices of the columns of a matrix with a non-zero entry."""
+    nz = np.zeros(v.shape[1], dtype=np.bool_)
+    for r in range(v.shape[0]):
+        for i in range(v.shape[1]):
+            if v[r, i] != 0.0:
+                nz[i] = True
+    return np.nonzero(nz)[0]
+
+
+@njit(cache=True, inline="always", fastmath=_FM)
+def _omd_ball(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+              xsum, NOISY, OPT, CURVED):
+    """The round loop of :func:`omd_ball` for one setting of the literal flags (see the comment above)."""
+    d = x0.shape[0]
+    out = np.full((rec.shape[0], _NF), np.nan)
+    z = x0.copy()
+    M = np.zeros(d)
+    lam = 1.0
+    ilam = 1.0  # 1 / lam, by products (no division per round)
+    c = 1.0
+    ic = 1.0  # 1 / c
+    inv_R = 1.0 / R
+    zn = 0.0  # ||z||^2; ||y||^2 = lam^2 zn
+    for i in range(d):
+        zn += z[i] * z[i]
+    yy = zn
+    yM = 0.0
+    MM = 0.0
+    V = 0.0
+    uu = 0.0
+    for i in range(d):
+        uu += u_star[i] * u_star[i]
+    mu_u = means @ u_star
+    S_mu = _support(means)
+    S_u = _support(u_star.reshape((1, d)))
+    mu_words = (S_mu[-1] >> 6) + 1 if S_mu.shape[0] > 0 else 0
+    avg = xsum.shape[0] > 0
+    c_loss = 0.0
+    c_reg = 0.0
+    c_pse = 0.0
+    c_dyn = 0.0
+    ri = 0
+    x_last = np.zeros(d)
+    for t in range(1, T + 1):
+        eta = _eta(code, A, B, t, V)
+        zz = max(c * c * yy - 2.0 * c * eta * yM + eta * eta * MM, 0.0)
+        sx = _ball_scale(zz, R)
+        alpha = sx * c
+        beta = -sx * eta
+        al = alpha * lam  # x_t = al z + beta M
+        j = mean_idx[t - 1]
+        a = mean_sign[t - 1]
+        k = curvature[t - 1]
+        # <mu_j, x_t> and <eps_t, u*> over the supports (before the pass overwrites z and M)
+        mux = 0.0
+        for ii in range(S_mu.shape[0]):
+            i = S_mu[ii]
+            mux += means[j, i] * (al * z[i] + beta * M[i])
+        eu = 0.0
+        if NOISY:
+            for ii in range(S_u.shape[0]):
+                i = S_u[ii]
+                eu += u_star[i] if (bits[t - 1, i >> 6] >> np.uint64(i & 63)) & np.uint64(1) else -u_star[i]
+        if avg:
+            for i in range(d):
+                xsum[i] += al * z[i] + beta * M[i]
+        if t == T:  # the played point of the last round
+            for i in range(d):
+                x_last[i] = al * z[i] + beta * M[i]
+        lam_new = c * lam
+        ilam = ilam * ic
+        step = eta * ilam  # eta / lam_new
+        dd, gg, gz = _pass(z, M, means, j, a, bits, t - 1, s, k * al, k * beta, step, mu_words, NOISY,
+                            OPT, CURVED)
+        gy = lam * gz  # <g, y>
+        xx = sx * sx * zz  # ||x_t||^2
+        gM = 0.5 * (gg + MM - dd)  # <g_t, M_t>
+        lin_x = alpha * gy + beta * gM - k * xx  # <a mu + s eps, x_t>
+        lin_u = a * mu_u[j] + s * eu
+        c_loss += lin_x + 0.5 * k * xx
+        c_reg += lin_x - lin_u + 0.5 * k * (xx - uu)
+        c_pse += a * (mux - mu_u[j]) + 0.5 * kappa * (xx - uu)
+        c_dyn += a * mux + 0.5 * kappa * xx - fstar[j, 1 if a < 0 else 0]
+        V += dd
+        zn = max(zn - 2.0 * step * gz + step * step * gg, 0.0)
+        if OPT:
+            yM = c * gy - eta * gg
+            MM = gg
+        lam = lam_new
+        if lam < _LAM_MIN or (t & _RESYNC_MASK) == 0:
+            if lam < _LAM_MIN:
+                for i in range(d):
+                    z[i] *= lam
+                lam = 1.0
+                ilam = 1.0
+            zn = 0.0
+            for i in range(d):
+                zn += z[i] * z[i]
+        yy = lam * lam * zn
+        c = 1.0
+        ic = 1.0
+        if yy > R * R:
+            r = math.sqrt(yy)
+            c = R / r
+            ic = r * inv_R
+        if ri < rec.shape[0] and rec[ri] == t:
+            out[ri, 0] = c_loss
+            out[ri, 1] = c_reg
+            out[ri, 2] = c_pse
+            out[ri, 3] = c_dyn
+            out[ri, 4] = V
+            out[ri, 5] = eta
+            out[ri, 6] = math.sqrt(gg)
+            ri += 1
+    return x_last, out
+
+
+@njit(cache=True, fastmath=_FM)
+def _omd_ball_111(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+                  xsum):
+    return _omd_ball(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+                     xsum, True, True, True)
+
+
+@njit(cache=True, fastmath=_FM)
+def _omd_ball_110(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+                  xsum):
+    return _omd_ball(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+                     xsum, True, True, False)
+
+
+@njit(cache=True, fastmath=_FM)
+def _omd_ball_101(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+                  xsum):
+    return _omd_ball(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+                     xsum, True, False, True)
+
+
+@njit(cache=True, fastmath=_FM)
+def _omd_ball_100(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+                  xsum):
+    return _omd_ball(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+                     xsum, True, False, False)
+
+
+@njit(cache=True, fastmath=_FM)
+def _omd_ball_011(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+                  xsum):
+    return _omd_ball(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+                     xsum, False, True, True)
+
+
+@njit(cache=True, fastmath=_FM)
+def _omd_ball_010(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+                  xsum):
+    return _omd_ball(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+                     xsum, False, True, False)
+
+
+@njit(cache=True, fastmath=_FM)
+def _omd_ball_001(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+                  xsum):
+    return _omd_ball(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+                     xsum, False, False, True)
+
+
+@njit(cache=True, fastmath=_FM)
+def _omd_ball_000(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+                  xsum):
+    return _omd_ball(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+                     xsum, False, False, False)
+
+
+# (noisy, optimism, curved) -> the round loop specialized to those flags: one compiled function each (compiled on
+# first use, cached on disk), since the eight pass bodies inlined behind runtime branches in one function cost about
+# 4x at d = 10 (register spills), and a pass called through a function argument is not inlined (+10 ns a round).
+_OMD_BALL = {
+    (True, True, True): _omd_ball_111,
+    (True, True, False): _omd_ball_110,
+    (True, False, True): _omd_ball_101,
+    (True, False, False): _omd_ball_100,
+    (False, True, True): _omd_ball_011,
+    (False, True, False): _omd_ball_010,
+    (False, False, True): _omd_ball_001,
+    (False, False, False): _omd_ball_000,
+}
+
+
+def omd_ball(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+             optimism, xsum):
+    """Optimistic OMD (Euclidean, ball) on ``"linquad"`` losses; returns ``(x_T, records)``. A non-empty ``xsum``
+    accumulates ``sum_t x_t`` (for the averaged iterate). Picks the loop compiled for the problem's flags (noise,
+    hint, curvature); each is compiled on first use and cached on disk."""
+    fn = _OMD_BALL[(bool(s != 0.0), bool(optimism), bool(np.any(curvature[:T] != 0.0)))]
+    return fn(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B, xsum)
+
+
+@njit(cache=True)
+def ftrl_ball(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, mode, D, nu,
+              mu_sc):
+    """Optimistic FTRL (``mode=0``) or optimistic FTL on strongly convex surrogates (``mode=1``); see
+    :func:`optlab.online._generic.ftrl_ball_generic`. Returns ``(x_T, records)``."""
+    d = x0.shape[0]
+    out = np.full((rec.shape[0], _NF), np.nan)
+    S = np.zeros(d)
+    M = np.zeros(d)
+    SS = 0.0
+    SM = 0.0
+    MM = 0.0
+    V = 0.0
+    uu = 0.0
+    for i in range(d):
+        uu += u_star[i] * u_star[i]
+    mu_u = means @ u_star
+    noisy = s != 0.0
+    c_loss = 0.0
+    c_reg = 0.0
+    c_pse = 0.0
+    c_dyn = 0.0
+    ri = 0
+    x_last = x0.copy()
+    inv_mu = 1.0 / mu_sc if mode == 1 else 0.0
+    eta = D * D / nu if mode == 0 else inv_mu
+    for t in range(1, T + 1):
+        # x_t = alpha * (S + beta M) projected, or x0 at the first FTL round
+        if mode == 0:
+            eta = D * D / (nu + V)
+            alpha = -0.5 * eta
+            beta = 1.0
+        else:
+            alpha = 1.0 / (t - 1) if t > 1 else 0.0
+            beta = -inv_mu
+        zz = alpha * alpha * (SS + 2.0 * beta * SM + beta * beta * MM)
+        sc = alpha * _ball_scale(max(zz, 0.0), R)
+        first_ftl = mode == 1 and t == 1
+        j = mean_idx[t - 1]
+        a = mean_sign[t - 1]
+        k = curvature[t - 1]
+        mu = means[j]
+        xx = 0.0
+        mux = 0.0
+        ex = 0.0
+        eu = 0.0
+        dd = 0.0
+        gg = 0.0
+        SS_new = 0.0
+        Sg = 0.0
+        row = bits[t - 1]
+        for i in range(d):
+            e = 0.0
+            if noisy:
+                w = row[i >> 6]
+                e = 2.0 * np.float64((w >> np.uint64(i & 63)) & np.uint64(1)) - 1.0
+            Si = S[i]
+            Mi = M[i]
+            xi = x0[i] if first_ftl else sc * (Si + beta * Mi)
+            gi = a * mu[i] + s * e + k * xi
+            xx += xi * xi
+            mux += mu[i] * xi
+            ex += e * xi
+            if noisy:
+                eu += e * u_star[i]
+            di = gi - Mi
+            dd += di * di
+            gg += gi * gi
+            if mode == 0:
+                Sn = Si + gi
+            else:
+                Sn = Si + xi - inv_mu * gi
+            SS_new += Sn * Sn
+            Sg += Sn * gi
+            S[i] = Sn
+            M[i] = gi
+            x_last[i] = xi
+        lin_x = a * mux + s * ex
+        lin_u = a * mu_u[j] + s * eu
+        c_loss += lin_x + 0.5 * k * xx
+        c_reg += lin_x - lin_u + 0.5 * k * (xx - uu)
+        c_pse += a * (mux - mu_u[j]) + 0.5 * kappa * (xx - uu)
+        c_dyn += a * mux + 0.5 * kappa * xx - fstar[j, 1 if a < 0 else 0]
+        if mode == 0:
+            V += eta * dd
+        else:
+            V += dd
+        SS = SS_new
+        SM = Sg
+        MM = gg
+        if ri < rec.shape[0] and rec[ri] == t:
+            out[ri, 0] = c_loss
+            out[ri, 1] = c_reg
+            out[ri, 2] = c_pse
+            out[ri, 3] = c_dyn
+            out[ri, 4] = V
+            out[ri, 5] = eta
+            out[ri, 6] = math.sqrt(gg)
+            ri += 1
+    return x_last, out
+
+
+@njit(cache=True)
+def omd_simplex(returns, ret_idx, law, law_idx, T, x0, u_star, rec, code, A, B, optimism):
+    """Optimistic OMD with the negative-entropy regularizer on the simplex, portfolio losses."""
+    d = x0.shape[0]
+    K = returns.shape[0]
+    out = np.full((rec.shape[0], _NF), np.nan)
+    log_ru = np.log(returns @ u_star)
+    xhat = x0.copy()
+    M = np.zeros(d)
+    x = np.zeros(d)
+    rx = np.zeros(K)
+    V = 0.0
+    c_loss = 0.0
+    c_reg = 0.0
+    c_pse = 0.0
+    ri = 0
+    for t in range(1, T + 1):
+        eta = _eta(code, A, B, t, V)
+        Z = 0.0
+        for i in range(d):
+            w = xhat[i] * math.exp(-eta * M[i])
+            x[i] = w
+            Z += w
+        for kk in range(K):
+            rx[kk] = 0.0
+        for i in range(d):
+            xi = x[i] / Z
+            x[i] = xi
+            for kk in range(K):
+                rx[kk] += returns[kk, i] * xi
+        j = ret_idx[t - 1]
+        q = rx[j]
+        loss = -math.log(q)
+        c_loss += loss
+        c_reg += log_ru[j] + loss
+        lw = law[law_idx[t - 1]]
+        for kk in range(K):
+            c_pse += lw[kk] * (log_ru[kk] - math.log(rx[kk]))
+        dmax = 0.0
+        gg = 0.0
+        Zh = 0.0
+        for i in range(d):
+            gi = -returns[j, i] / q
+            di = abs(gi - M[i])
+            if di > dmax:
+                dmax = di
+            gg += gi * gi
+            v = xhat[i] * math.exp(-eta * gi)
+            xhat[i] = v
+            Zh += v
+            if optimism:
+                M[i] = gi
+        for i in range(d):
+            xhat[i] /= Zh
+        V += dmax * dmax
+        if ri < rec.shape[0] and rec[ri] == t:
+            out[ri, 0] = c_loss
+            out[ri, 1] = c_reg
+            out[ri, 2] = c_pse
+            out[ri, 4] = V
+            out[ri, 5] = eta
+            out[ri, 6] = math.sqrt(gg)
+            ri += 1
+    return x, out
+
+
+@njit(cache=True)
+def ensemble(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, etas, meta_scale,
+             optimism):
+    """Optimistic OMD bases with fixed steps and an optimistic Hedge meta-learner (see
+    :func:`optlab.online._generic.ensemble_generic`). Returns ``(x_T, records, p_T)``."""
+    d = x0.shape[0]
+    N = etas.shape[0]
+    out = np.full((rec.shape[0], _NF), np.nan)
+    xhat = np.empty((N, d))
+    for n in range(N):
+        xhat[n] = x0
+    xs = np.empty((N, d))
+    M = np.zeros(d)
+    g = np.zeros(d)
+    x = np.zeros(d)
+    Lcum = np.zeros(N)
+    m = np.zeros(N)
+    p = np.full(N, 1.0 / N)
+    W = 0.0
+    V = 0.0
+    uu = 0.0
+    for i in range(d):
+        uu += u_star[i] * u_star[i]
+    mu_u = means @ u_star
+    logN = math.log(N) if N > 1 else 1.0
+    c_loss = 0.0
+    c_reg = 0.0
+    c_pse = 0.0
+    c_dyn = 0.0
+    ri = 0
+    for t in range(1, T + 1):
+        for n in range(N):
+            nz = 0.0
+            for i in range(d):
+                z = xhat[n, i] - etas[n] * M[i]
+                xs[n, i] = z
+                nz += z * z
+            sc = R / max(math.sqrt(nz), 1e-300)
+            if sc > 1.0:
+                sc = 1.0
+            mn = 0.0
+            for i in range(d):
+                xs[n, i] *= sc
+                mn += xs[n, i] * M[i]
+            m[n] = mn
+        eps_t = math.sqrt(logN) / math.sqrt(meta_scale * meta_scale + W)
+        lmax = -np.inf
+        for n in range(N):
+            p[n] = -eps_t * (Lcum[n] + m[n])
+            if p[n] > lmax:
+                lmax = p[n]
+        Zp = 0.0
+        for n in range(N):
+            p[n] = math.exp(p[n] - lmax)
+            Zp += p[n]
+        for n in range(N):
+            p[n] /= Zp
+        for i in range(d):
+            acc = 0.0
+            for n in range(N):
+                acc += p[n] * xs[n, i]
+            x[i] = acc
+        j = mean_idx[t - 1]
+        a = mean_sign[t - 1]
+        k = curvature[t - 1]
+        row = bits[t - 1]
+        xx = 0.0
+        mux = 0.0
+        ex = 0.0
+        eu = 0.0
+        dd = 0.0
+        gg = 0.0
+        for i in range(d):
+            e = 0.0
+            if s != 0.0:
+                w = row[i >> 6]
+                e = 2.0 * np.float64((w >> np.uint64(i & 63)) & np.uint64(1)) - 1.0
+            xi = x[i]
+            gi = a * means[j, i] + s * e + k * xi
+            g[i] = gi
+            xx += xi * xi
+            mux += means[j, i] * xi
+            ex += e * xi
+            eu += e * u_star[i]
+            di = gi - M[i]
+            dd += di * di
+            gg += gi * gi
+        lin_x = a * mux + s * ex
+        lin_u = a * mu_u[j] + s * eu
+        c_loss += lin_x + 0.5 * k * xx
+        c_reg += lin_x - lin_u + 0.5 * k * (xx - uu)
+        c_pse += a * (mux - mu_u[j]) + 0.5 * kappa * (xx - uu)
+        c_dyn += a * mux + 0.5 * kappa * xx - fstar[j, 1 if a < 0 else 0]
+        V += dd
+        wmax = 0.0
+        for n in range(N):
+            ell = 0.0
+            for i in range(d):
+                ell += xs[n, i] * g[i]
+            diff = abs(ell - m[n])
+            if diff > wmax:
+                wmax = diff
+            Lcum[n] += ell
+            ny = 0.0
+            for i in range(d):
+                yv = xhat[n, i] - etas[n] * g[i]
+                xhat[n, i] = yv
+                ny += yv * yv
+            sc = R / max(math.sqrt(ny), 1e-300)
+            if sc < 1.0:
+                for i in range(d):
+                    xhat[n, i] *= sc
+        W += wmax * wmax
+        if optimism:
+            for i in range(d):
+                M[i] = g[i]
+        if ri < rec.shape[0] and rec[ri] == t:
+            out[ri, 0] = c_loss
+            out[ri, 1] = c_reg
+            out[ri, 2] = c_pse
+            out[ri, 3] = c_dyn
+            out[ri, 4] = V
+            out[ri, 5] = eps_t
+            out[ri, 6] = math.sqrt(gg)
+            ri += 1
+    return x, out, p
