@@ -241,3 +241,90 @@ def test_random_streams_are_per_oracle(p1):
     np.testing.assert_array_equal(a.x, b.x)
     c = bo_rep(p1, x0, max_iter=20, seed=6)
     assert not np.allclose(a.x, c.x)
+
+
+# -- hyper-representation (synthetic tasks, features (W a)^2, ridge heads) ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hr():
+    """A small instance and its exact twin (same data: the oracle options do not touch the draws)."""
+    from optlab.problems.bilevel import hyper_representation
+
+    kw = {"dim_in": 4, "n_features": 3, "n_support": 6, "n_query": 5, "seed": 3}
+    return hyper_representation(4, batch=3, task_batch=2, **kw), hyper_representation(4, batch=None, task_batch=None,
+                                                                                       **kw)
+
+
+def test_hyperrep_closed_forms_against_finite_differences(hr):
+    noisy, exact = hr
+    rng = np.random.default_rng(0)
+    x = exact.x_init() + 0.3 * rng.standard_normal(exact.dx)
+    y, v = rng.standard_normal(exact.dy), rng.standard_normal(exact.dy)
+    assert (exact.dx, exact.dy) == (12, 12) and np.array_equal(noisy.x_init(), exact.x_init())
+    # y* solves the lower level; grad Phi matches central differences of Phi (closed-form y* inside)
+    ys = exact.y_star(x)
+    assert np.linalg.norm(exact.grad_yG(x, ys, rng)) < 1e-12 * max(1.0, np.linalg.norm(ys))
+    np.testing.assert_allclose(exact.grad(x), _fd(exact.f, x, 1e-5), rtol=1e-6, atol=1e-9)
+    # HVP_yy and JVP_xy against central differences of the exact grad_y g (g is quadratic in y: exact up to rounding)
+    np.testing.assert_allclose(exact.hvp_yy(x, y, v, rng),
+                               (exact.lower_grad_y(x, y + 1e-4 * v) - exact.lower_grad_y(x, y - 1e-4 * v)) / 2e-4,
+                               rtol=1e-7, atol=1e-9)
+    cross = np.array([_fd(lambda xx, i=i: exact.lower_grad_y(xx, y)[i], x, 1e-5) for i in range(exact.dy)])  # (dy, dx)
+    np.testing.assert_allclose(exact.jvp_xy(x, y, v, rng), cross.T @ v, rtol=1e-6, atol=1e-8)
+    # grad F against the derivative of f; z* solves Hess_yy g z = grad_y f
+    gx, gy = exact.grad_F(x, y, rng)
+    np.testing.assert_allclose(gx, _fd(lambda xx: exact.upper_value(xx, y), x, 1e-5), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(gy, _fd(lambda yy: exact.upper_value(x, yy), y, 1e-5), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(exact.hvp_yy(x, y, exact.z_star(x, y), rng), gy, rtol=1e-10, atol=1e-12)
+    # the noisy twin has the same measurements
+    np.testing.assert_allclose(noisy.grad(x), exact.grad(x), rtol=1e-12)
+    assert noisy.f(x) == pytest.approx(float(exact.f(x)), rel=1e-12)
+
+
+def test_hyperrep_oracles_unbiased(hr):
+    noisy, exact = hr
+    rng = np.random.default_rng(1)
+    x = exact.x_init() + 0.3 * rng.standard_normal(exact.dx)
+    y, v = rng.standard_normal(exact.dy), rng.standard_normal(exact.dy)
+    n = 4000
+    draws = {
+        "grad_F": (lambda: np.concatenate(noisy.grad_F(x, y, rng)), np.concatenate(exact.grad_F(x, y, rng))),
+        "grad_yG": (lambda: noisy.grad_yG(x, y, rng), exact.grad_yG(x, y, rng)),
+        "hvp_yy": (lambda: noisy.hvp_yy(x, y, v, rng), exact.hvp_yy(x, y, v, rng)),
+        "jvp_xy": (lambda: noisy.jvp_xy(x, y, v, rng), exact.jvp_xy(x, y, v, rng)),
+    }
+    for name, (draw, ref) in draws.items():
+        S = np.array([draw() for _ in range(n)])
+        se = S.std(0) / math.sqrt(n)
+        assert S.std(0).max() > 1e-3 * np.abs(ref).max(), name  # the oracle is noisy...
+        assert np.all(np.abs(S.mean(0) - ref) <= 5 * se + 1e-12), name  # ...and unbiased (5 standard errors)
+
+
+def test_hyperrep_array_api_strict_and_bad_input(hr):
+    from optlab.problems.bilevel import HyperRepresentation, hyper_representation
+
+    noisy, _ = hr
+    x = noisy.x_init()
+    y, v = np.linspace(-1, 1, noisy.dy), np.linspace(1, 2, noisy.dy)
+    xs, ys_, vs = (xps.asarray(a) for a in (x, y, v))
+    np.testing.assert_allclose(np.asarray(noisy.grad(xs)), noisy.grad(x), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(noisy.y_star(xs)), noisy.y_star(x), rtol=1e-12)
+    for name in ("grad_yG", "hvp_yy", "jvp_xy"):
+        args = (y,) if name == "grad_yG" else (y, v)
+        sargs = (ys_,) if name == "grad_yG" else (ys_, vs)
+        ref = getattr(noisy, name)(x, *args, np.random.default_rng(5))
+        out = getattr(noisy, name)(xs, *sargs, np.random.default_rng(5))  # same stream: same numbers
+        np.testing.assert_allclose(np.asarray(out), ref, rtol=1e-12, atol=1e-14)
+    r = bo_rep(noisy, xs, eta=0.01, max_iter=6, record_every=3, gamma=0.5 / noisy.constants["l_g1"])
+    assert type(r.x).__module__.startswith("array_api_strict") and np.all(np.isfinite(r.trace.grad_norm))
+    for kw, arg in (({"n_tasks": 0}, "n_tasks"), ({"mu": 0.0}, "mu"), ({"rho": -1.0}, "rho"), ({"batch": 0}, "batch"),
+                    ({"task_batch": 2.5}, "task_batch"), ({"dim_in": -3}, "dim_in"),
+                    ({"label_noise": float("nan")}, "label_noise")):
+        with pytest.raises(ValueError, match=arg):
+            hyper_representation(**{"n_tasks": 2, **kw})
+    S, Q = np.zeros((2, 3, 4)), np.zeros((2, 5, 4))
+    with pytest.raises(ValueError, match="b must"):
+        HyperRepresentation(S, np.zeros((2, 4)), Q, np.zeros((2, 5)), n_features=2)
+    with pytest.raises(ValueError, match="x0"):
+        HyperRepresentation(S, np.zeros((2, 3)), Q, np.zeros((2, 5)), n_features=2, x0=np.zeros(3))

@@ -11,7 +11,7 @@ SCRIPTS = {
     "adaptive_batch_adagrad.py": ["adadagrad_figA_samples.png", "adadagrad_figB_steps.png", "adadagrad_figC_batch.png",
                                   "adadagrad_table.md", "adadagrad_e1_o1k.png"],
     "bilevel_unbounded_smoothness.py": ["borep_hypercleaning.png", "borep_e1_scaling.png", "borep_unbounded.png",
-                                        "borep_table.md"],
+                                        "borep_table.md", "borep_hyperrep.png"],
     "calibration.py": ["calib_worst_case.png", "calib_table.md", "calib_gd_linear.png"],
     "gradient_normalized_smoothness.py": ["gns_fig1_lse.png", "gns_fig2_gamma.png", "gns_fig3_nle.png",
                                           "gns_fig45_rosenbrock.png", "gns_fig6_chebyshev.png", "gns_fig7_logistic.png",

@@ -13,10 +13,12 @@ from optlab.problems.base import Problem
 from optlab.problems.bilevel import (
     BilevelProblem,
     HyperCleaning,
+    HyperRepresentation,
     QuadraticLowerBilevel,
     bilevel_p1,
     bilevel_p2,
     hyper_cleaning,
+    hyper_representation,
 )
 from optlab.problems.logistic import Logistic, logistic_nonseparable, logistic_separable
 from optlab.problems.logsumexp import LogSumExp, SoftmaxRegression, logsumexp_shifted, softmax_regression
@@ -84,6 +86,7 @@ __all__ = [
     "DigitsMLP",
     "DigitsSoftmax",
     "HyperCleaning",
+    "HyperRepresentation",
     "LinearEquations",
     "LogSumExp",
     "LogSumExpShifted",
@@ -118,6 +121,7 @@ __all__ = [
     "family_a",
     "gaussian_grid",
     "hyper_cleaning",
+    "hyper_representation",
     "iris_pair",
     "is_separable",
     "logistic_finite_sum",

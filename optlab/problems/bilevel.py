@@ -29,6 +29,10 @@ with ``u`` from a small menu (``"quartic"``, ``"cosh"``) and noise ``sigma_f xi`
 ``rng.standard_normal(dx + dy)``) is described by ``upper_separable = {"x", "c", "sigma_f"}``;
 with both descriptions a method may run its whole loop in Numba. No problem imports a method.
 
+Families: P1/P2 (:class:`QuadraticLowerBilevel`), P3 data hyper-cleaning (:class:`HyperCleaning`) and
+hyper-representation on synthetic tasks (:class:`HyperRepresentation`: shared features ``(W a)^2``,
+per-task ridge heads with closed-form ``y*``, oracles that sample tasks and support rows).
+
 Noise model of the quadratic lower level (section 5 of the spec)::
 
     grad F   = grad f + sigma_f xi                     xi ~ N(0, I_{dx+dy})
@@ -55,10 +59,12 @@ from optlab.problems.base import Problem
 __all__ = [
     "BilevelProblem",
     "HyperCleaning",
+    "HyperRepresentation",
     "QuadraticLowerBilevel",
     "bilevel_p1",
     "bilevel_p2",
     "hyper_cleaning",
+    "hyper_representation",
     "quadratic_lower_level",
 ]
 
@@ -500,3 +506,261 @@ def hyper_cleaning(*, noise: float = 0.3, seed: int = 0, reg: float = 1e-2, batc
     return HyperCleaning(X[:n_tr], b_tr, X[n_tr:n_tr + n_val], y[n_tr:n_tr + n_val], X[n_tr + n_val:],
                          y[n_tr + n_val:], n_classes=10, reg=reg, batch=batch,
                          name=f"hyper_cleaning(digits, n={n_tr}, noise={noise})", clean_mask=~flip)
+
+
+# ----------------------------------------------------------------------------------------
+# Hyper-representation on synthetic tasks (spec section 6, repro_hyperrep)
+# ----------------------------------------------------------------------------------------
+
+
+def _batch_option(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer or None (exact oracle), got {value!r}")
+    return int(value)
+
+
+class HyperRepresentation(BilevelProblem):
+    """Hyper-representation (meta-learning) on synthetic regression tasks with closed-form ``y*``.
+
+    ``T`` tasks share the feature map ``phi(a) = (W a)^{o2}`` (elementwise square; ``W`` is
+    ``k x p``); task ``t`` has support inputs ``S_t`` (``n x p``) with targets ``b_t`` and query
+    inputs ``Q_t`` (``m x p``) with targets ``c_t``. ``x = vec(W)`` (row-major, ``dx = k p``),
+    ``y`` = the stacked per-task ridge heads ``h_t`` (``dy = T k``)::
+
+        g(x, y) = sum_t (1/(2n)) ||phi(S_t) h_t - b_t||^2 + (mu/2) ||h_t||^2     (lower, per-task ridge)
+        f(x, y) = (1/T) sum_t (1/(2m)) ||phi(Q_t) h_t - c_t||^2 + (rho/2) ||x||^2   (upper, query loss)
+
+    ``g`` is a sum over tasks, so ``Hess_yy g = blockdiag(H_t)``, ``H_t = phi(S_t)^T phi(S_t) / n + mu I``,
+    and ``g`` is ``mu``-strongly convex in ``y`` for every ``x``. Closed forms (one ``k x k``
+    solve per task): ``h_t* = H_t^{-1} phi(S_t)^T b_t / n``, ``z*(x, y) = blockdiag(H_t)^{-1} grad_y f``,
+    ``Phi(x) = f(x, y*(x))`` and ``grad Phi = grad_x f - Hess_xy g z*`` at ``y*``. Smoothness is
+    unbounded in ``W``: ``phi`` is quadratic in ``W``, so ``f(W, h)`` is quartic and the lower
+    Hessian ``H_t`` grows like ``||W||^4``; ``constants["l_g1"]`` is therefore the value at the
+    family's start ``x0`` (and ``constants["l_g1_at"] = "x0"``), not a global bound.
+
+    [our choice] The weight decay ``rho`` on ``W`` (default 0.05): without it ``Phi`` keeps decreasing
+    along ``W -> s W``, ``s -> inf`` (features grow as ``s^2``, so the ridge penalty ``mu`` weighs
+    less and less), the infimum is approached only at infinity, and there ``l_g1 ~ ||W||^4``
+    outgrows any fixed lower-level step. In our tuning runs with ``rho = 0`` (2000 iterations) StocBiO
+    diverged at every step tried (0.01 to 3) and BO-REP, MA-SOBA and TTSA at all but their smallest one.
+
+    Stochastic oracles (all draws on the host from the method's ``rng``, then moved to the
+    namespace of ``x``):
+
+    - ``grad_F`` samples ``task_batch`` tasks with replacement (all ``m`` query rows of each): the
+      task ``t`` drawn ``c_t`` times gets weight ``c_t T / task_batch`` in the mean over tasks.
+    - ``grad_yG``, ``hvp_yy``, ``jvp_xy`` sample ``batch`` support rows with replacement
+      independently in every task: the row drawn ``c_ti`` times gets weight ``c_ti / batch`` in
+      place of ``1/n``. Every head is updated by every call (``g`` is a sum over tasks).
+
+    ``batch=None`` / ``task_batch=None`` give the exact (noiseless) oracles. Each estimator is
+    unbiased: the weights have expectation ``1/n`` (resp. 1), and every oracle is linear in them.
+    """
+
+    def __init__(self, S: Any, b: Any, Q: Any, c: Any, *, mu: float = 1.0, rho: float = 0.05, n_features: int,
+                 batch: int | None = 10, task_batch: int | None = 10, x0: Any = None,
+                 name: str | None = None) -> None:
+        super().__init__()
+        S, b, Q, c = (np.asarray(a, dtype=np.float64) for a in (S, b, Q, c))
+        if S.ndim != 3 or Q.ndim != 3 or S.shape[0] != Q.shape[0] or S.shape[2] != Q.shape[2]:
+            raise ValueError(f"S and Q must have shapes (T, n, p) and (T, m, p), got {S.shape} and {Q.shape}")
+        T, n, p = S.shape
+        m = Q.shape[1]
+        if b.shape != (T, n):
+            raise ValueError(f"b must have shape ({T}, {n}), got {b.shape}")
+        if c.shape != (T, m):
+            raise ValueError(f"c must have shape ({T}, {m}), got {c.shape}")
+        if not (math.isfinite(mu) and mu > 0):
+            raise ValueError(f"mu must be positive (strongly convex lower level), got {mu!r}")
+        if not (math.isfinite(rho) and rho >= 0):
+            raise ValueError(f"rho must be a non-negative number, got {rho!r}")
+        if isinstance(n_features, bool) or int(n_features) != n_features or n_features < 1:
+            raise ValueError(f"n_features must be a positive integer, got {n_features!r}")
+        if not all(np.all(np.isfinite(a)) for a in (S, b, Q, c)):
+            raise ValueError("S, b, Q and c must be finite")
+        self.T, self.n, self.m, self.p, self.k = T, n, m, p, int(n_features)
+        self.mu, self.rho = float(mu), float(rho)
+        self.batch = _batch_option(batch, "batch")
+        self.task_batch = _batch_option(task_batch, "task_batch")
+        self.dx, self.dy = self.k * p, T * self.k
+        self.dim = self.dx
+        self.name = name or f"hyper_representation(T={T}, p={p}, k={self.k}, n={n}, m={m})"
+        self._set_data(S=S, b=b, Q=Q, c=c)
+        if x0 is not None:
+            x0 = np.asarray(x0, dtype=np.float64)
+            if x0.shape != (self.dx,):
+                raise ValueError(f"x0 must have shape ({self.dx},), got {x0.shape}")
+            self.x0 = x0
+        H = self._lower_hessians(np, self.x_init())
+        eig = np.linalg.eigvalsh(H)
+        self.constants = {"mu": self.mu, "l_g1": float(eig[:, -1].max()), "l_g1_at": "x0", "n_tasks": T,
+                          "batch": self.batch, "task_batch": self.task_batch}
+
+    # -- pieces -------------------------------------------------------------------------
+    def _W(self, xp: Any, x: Any) -> Any:
+        return xp.reshape(x, (self.k, self.p))
+
+    def _heads(self, xp: Any, y: Any) -> Any:
+        return xp.reshape(y, (self.T, self.k, 1))
+
+    def _feats(self, xp: Any, X: Any, x: Any) -> tuple[Any, Any]:
+        """``U = X W^T`` and ``phi = U^2`` for a stack ``X`` of shape ``(T, rows, p)``."""
+        U = X @ xp.matrix_transpose(self._W(xp, x))
+        return U, U * U
+
+    def _lower_hessians(self, xp: Any, x: Any, w: Any = None) -> Any:
+        """``H_t = phi^T diag(w_t) phi + mu I`` (``w = 1/n``: the exact ones), shape ``(T, k, k)``."""
+        _, P = self._feats(xp, self.data(x)["S"], x)
+        Pw = P * (w[:, :, None] if w is not None else 1.0 / self.n)
+        return xp.matrix_transpose(Pw) @ P + self.mu * xp.eye(self.k, dtype=x.dtype, device=x.device)
+
+    def _w_rows(self, rng: np.random.Generator | None, like: Any) -> Any:
+        """Per-task row weights ``(T, n)`` of the support sample (``1/n`` when exact)."""
+        xp = namespace(like)
+        if self.batch is None:
+            return xp.full((self.T, self.n), 1.0 / self.n, dtype=like.dtype, device=like.device)
+        idx = rng.integers(0, self.n, (self.T, self.batch)) + self.n * np.arange(self.T)[:, None]
+        counts = np.bincount(idx.ravel(), minlength=self.T * self.n).reshape(self.T, self.n)
+        return xp.asarray(counts / self.batch, dtype=like.dtype, device=like.device)
+
+    def _w_tasks(self, rng: np.random.Generator | None, like: Any) -> Any:
+        """Task weights ``(T,)`` of the upper sample (1 when exact); the mean over tasks is ``sum_t w_t f_t / T``."""
+        xp = namespace(like)
+        if self.task_batch is None:
+            return xp.ones(self.T, dtype=like.dtype, device=like.device)
+        counts = np.bincount(rng.integers(0, self.T, self.task_batch), minlength=self.T)
+        return xp.asarray(counts * (self.T / self.task_batch), dtype=like.dtype, device=like.device)
+
+    def _lower_grad(self, x: Any, y: Any, w: Any) -> Any:
+        xp = namespace(x, y)
+        d = self.data(x)
+        _, P = self._feats(xp, d["S"], x)
+        r = (P @ self._heads(xp, y))[..., 0] - d["b"]
+        return xp.reshape((xp.matrix_transpose(P) @ (w * r)[:, :, None])[..., 0], (-1,)) + self.mu * y
+
+    def _cross(self, x: Any, y: Any, v: Any, w: Any) -> Any:
+        """``Hess_xy g v = d/dx <grad_y g(x, y), v>``: with ``r = phi h - b``, ``s = phi v``,
+        ``d/dphi_ij = w_i (r_i v_j + s_i h_j)``, ``d/dU = 2 U d/dphi``, ``d/dW = sum_t (d/dU)^T S_t``."""
+        xp = namespace(x, y)
+        d = self.data(x)
+        U, P = self._feats(xp, d["S"], x)
+        h, vv = self._heads(xp, y), self._heads(xp, v)
+        r = (P @ h)[..., 0] - d["b"]
+        s = (P @ vv)[..., 0]
+        G = 2.0 * U * (w * r)[:, :, None] * xp.reshape(vv, (self.T, 1, self.k)) \
+            + 2.0 * U * (w * s)[:, :, None] * xp.reshape(h, (self.T, 1, self.k))
+        return xp.reshape(xp.reshape(G, (-1, self.k)).T @ xp.reshape(d["S"], (-1, self.p)), (-1,))
+
+    def _upper(self, x: Any, y: Any, wt: Any) -> tuple[Any, Any, Any]:
+        """``(f, grad_x f, grad_y f)`` with task weights ``wt`` (ones: exact)."""
+        xp = namespace(x, y)
+        d = self.data(x)
+        U, P = self._feats(xp, d["Q"], x)
+        h = self._heads(xp, y)
+        e = (P @ h)[..., 0] - d["c"]
+        a = wt[:, None] / (self.T * self.m)
+        val = 0.5 * xp.sum(a * e * e) + 0.5 * self.rho * xp.sum(x * x)
+        gy = xp.reshape((xp.matrix_transpose(P) @ (a * e)[:, :, None])[..., 0], (-1,))
+        G = 2.0 * U * (a * e)[:, :, None] * xp.reshape(h, (self.T, 1, self.k))
+        gx = xp.reshape(xp.reshape(G, (-1, self.k)).T @ xp.reshape(d["Q"], (-1, self.p)), (-1,)) + self.rho * x
+        return val, gx, gy
+
+    # -- exact pieces (measurements) --------------------------------------------------------
+    def upper_value(self, x: Any, y: Any) -> Any:
+        """``f(x, y)``, the mean query loss of the heads ``y``."""
+        return self._upper(x, y, self._ones(x))[0]
+
+    def upper_grad(self, x: Any, y: Any) -> tuple[Any, Any]:
+        """``(grad_x f, grad_y f)``, noiseless."""
+        return self._upper(x, y, self._ones(x))[1:]
+
+    def lower_grad_y(self, x: Any, y: Any) -> Any:
+        """``grad_y g``, noiseless."""
+        return self._lower_grad(x, y, self._exact_rows(x))
+
+    def _ones(self, x: Any) -> Any:
+        return namespace(x).ones(self.T, dtype=x.dtype, device=x.device)
+
+    def _exact_rows(self, x: Any) -> Any:
+        return namespace(x).full((self.T, self.n), 1.0 / self.n, dtype=x.dtype, device=x.device)
+
+    def _solve(self, x: Any, rhs: Any) -> Any:
+        """``blockdiag(H_t)^{-1} rhs`` by ``T`` batched ``k x k`` solves."""
+        xp = namespace(x)
+        return xp.reshape(xp.linalg.solve(self._lower_hessians(xp, x), self._heads(xp, rhs))[..., 0], (-1,))
+
+    def y_star(self, x: Any) -> Any:
+        xp = namespace(x)
+        d = self.data(x)
+        _, P = self._feats(xp, d["S"], x)
+        rhs = (xp.matrix_transpose(P) @ d["b"][:, :, None])[..., 0] / self.n
+        return self._solve(x, xp.reshape(rhs, (-1,)))
+
+    def z_star(self, x: Any, y: Any) -> Any:
+        return self._solve(x, self.upper_grad(x, y)[1])
+
+    def f(self, x: Any) -> Any:
+        return self.upper_value(x, self.y_star(x))
+
+    def grad(self, x: Any) -> Any:
+        ys = self.y_star(x)
+        gx, gy = self.upper_grad(x, ys)
+        return gx - self._cross(x, ys, self._solve(x, gy), self._exact_rows(x))
+
+    # -- stochastic oracles -------------------------------------------------------------
+    def grad_F(self, x: Any, y: Any, rng: np.random.Generator) -> tuple[Any, Any]:
+        return self._upper(x, y, self._w_tasks(rng, x))[1:]
+
+    def grad_yG(self, x: Any, y: Any, rng: np.random.Generator) -> Any:
+        return self._lower_grad(x, y, self._w_rows(rng, x))
+
+    def hvp_yy(self, x: Any, y: Any, v: Any, rng: np.random.Generator) -> Any:
+        xp = namespace(x)
+        H = self._lower_hessians(xp, x, self._w_rows(rng, x))
+        return xp.reshape((H @ self._heads(xp, v))[..., 0], (-1,))
+
+    def jvp_xy(self, x: Any, y: Any, v: Any, rng: np.random.Generator) -> Any:
+        return self._cross(x, y, v, self._w_rows(rng, x))
+
+
+def hyper_representation(n_tasks: int = 50, *, dim_in: int = 10, n_features: int = 5, n_support: int = 20,
+                         n_query: int = 20, mu: float = 1.0, rho: float = 0.05, label_noise: float = 0.1,
+                         batch: int | None = 10, task_batch: int | None = 10, seed: int = 0) -> HyperRepresentation:
+    """Synthetic hyper-representation tasks (spec section 6, ``repro_hyperrep``).
+
+    A teacher ``W_true`` (``n_features x dim_in``, entries ``N(0, 1/dim_in)``, so ``(W_true a)_i ~ N(0, 1)``)
+    and per-task heads ``h_t ~ N(0, I)`` generate ``target = phi_true(a) . h_t + label_noise * N(0, 1)``
+    for inputs ``a ~ N(0, I)``; ``n_support`` support and ``n_query`` query rows per task. The standard
+    start ``x0`` is an independent draw of the same law as ``W_true`` (so ``Phi(x0)`` is far above the
+    teacher's ``Phi(W_true)``). [our choice] ``mu = 0.1`` (the spec's authors use 1e-4 on an MLP
+    head; a larger ridge keeps the lower level well conditioned, ``kappa = l_g1 / mu`` about 100 at
+    ``x0``, so a few thousand SGD steps suffice). ``batch`` support rows per task per lower-level
+    oracle call and ``task_batch`` tasks per upper-level call set the noise (``None``: exact).
+    The teacher is kept as ``problem.w_true`` (flattened like ``x``). ``rho`` is the upper-level
+    weight decay of :class:`HyperRepresentation` (why it is there: see that class).
+    """
+    for nm, v in (("n_tasks", n_tasks), ("dim_in", dim_in), ("n_features", n_features), ("n_support", n_support),
+                  ("n_query", n_query)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{nm} must be a positive integer, got {v!r}")
+    if not (math.isfinite(label_noise) and label_noise >= 0):
+        raise ValueError(f"label_noise must be a non-negative number, got {label_noise!r}")
+    rng = np.random.default_rng(seed)
+    W_true = rng.standard_normal((n_features, dim_in)) / math.sqrt(dim_in)
+    heads = rng.standard_normal((n_tasks, n_features))
+    S = rng.standard_normal((n_tasks, n_support, dim_in))
+    Q = rng.standard_normal((n_tasks, n_query, dim_in))
+
+    def targets(X: np.ndarray) -> np.ndarray:
+        P = (X @ W_true.T) ** 2
+        return np.einsum("tnk,tk->tn", P, heads) + label_noise * rng.standard_normal(X.shape[:2])
+
+    b, c = targets(S), targets(Q)
+    x0 = (rng.standard_normal((n_features, dim_in)) / math.sqrt(dim_in)).ravel()
+    name = f"hyper_representation(T={n_tasks}, p={dim_in}, k={n_features}, n={n_support}+{n_query}, seed={seed})"
+    prob = HyperRepresentation(S, b, Q, c, mu=mu, rho=rho, n_features=n_features, batch=batch,
+                               task_batch=task_batch, x0=x0, name=name)
+    prob.w_true = W_true.ravel()
+    return prob
