@@ -329,3 +329,29 @@ def test_shifted_log_sweep_matches_exact_and_falls_back():
         np.testing.assert_allclose(x1, x2, rtol=0, atol=1e-14)
         np.testing.assert_allclose(y1, y2, rtol=0, atol=1e-14)
         assert m1 == pytest.approx(m2, rel=1e-12)
+
+
+def test_sweep_exp_accuracy_and_saturation():
+    """The sweeps' exp (:func:`optlab.ot._kernels._exp_sk`): within 1 ulp of the long-double exp on
+    [-708, 709]; above 709 it is inf (the shifted sweep then redoes the row exactly; a plan trial is
+    rejected)."""
+    from numba import njit
+
+    from optlab.ot._kernels import _exp_sk
+
+    @njit(fastmath={"contract"})
+    def run(x, out):
+        for i in range(x.size):
+            out[i] = _exp_sk(x[i])
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-708.0, 709.0, 200_000), rng.uniform(-1.0, 1.0, 100_000),
+                        [-708.0, -700.0, -1e-300, 0.0, 1e-300, 709.0]])
+    out = np.empty_like(x)
+    run(x, out)
+    ref = np.exp(x.astype(np.longdouble))
+    ulp = np.abs(out - ref) / np.spacing(ref.astype(np.float64))
+    assert float(ulp.max()) <= 1.0
+    big = np.array([709.5, 800.0, 1e6])
+    run(big, out[:3])
+    assert np.all(out[:3] == np.inf)
