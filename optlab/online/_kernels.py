@@ -6,7 +6,8 @@ Optimistic OMD on the ball (:func:`omd_ball`) keeps ``xhat_t = c_t lam_t z_t``: 
 ``lam`` that absorbs the projections and the pending scale ``c_t`` of the second projection, with the scalars
 ``||y||^2``, ``<y, M>`` and ``||M||^2`` (``y = lam z``), so both projections come from scalars, not from passes.
 One round is one loop over the coordinates that reads ``z``, ``M``, the mean ``mu_j`` (one of a few vectors, in
-cache) and the packed noise bits, writes ``z`` and ``M``, and sums three products; the regret increments come
+cache) and the round's noise signs (copied from a byte lookup table of the packed bits), writes ``z`` and ``M``,
+and sums three products; the regret increments come
 from those sums and from ``<mu_j, x_t>`` and ``<eps_t, u*>`` over the supports of the means and ``u*`` (see the
 comment before :func:`_pass`). Each setting of (noise, hint, curvature) has its own compiled loop.
 
@@ -25,7 +26,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 __all__ = ["ensemble", "ftrl_ball", "omd_ball", "omd_simplex"]
 
@@ -68,54 +72,103 @@ def _ball_scale(nn, R):
 #   <g, M> = (||g||^2 + ||M||^2 - ||g - M||^2)/2; the linear loss <a mu + s eps, x> = <g, x> - k ||x||^2 with
 #   <g, x> = alpha <g, y> + beta <g, M>.
 # The means and u* enter through <mu_j, x_t> and <eps_t, u*>, summed over their supports (one coordinate on most
-# of Family A: multiples of e_1), not over d. The pass reads z, M, mu_j and the noise word, writes z and M, and
-# does eight or nine flops per coordinate; it runs over 64-coordinate words so the noise signs unpack with a
-# vector shift, test and blend. The flags NOISY, OPT, CURVED are literals, so each of the eight specializations
-# is a single vectorized loop (fastmath reassoc/contract only: sums in vector lanes and fused multiply-adds; no
-# nnan/ninf/arcp/afn).
+# of Family A: multiples of e_1), not over d. The noise signs of a round are looked up a byte at a time in a
+# table of 256 rows of 8 values +-s (one 64-byte vector copy per 8 coordinates into w, the table in L1; in the
+# bytes that hold the means' support the copy also adds a mu_j, as one 8-lane vector operation), so the noisy pass
+# is one flat loop over the coordinates that reads z, M and w (z, M and mu_j without noise), writes z and M and
+# does eight flops per coordinate, with one set of lane accumulators and one horizontal reduction per sum and
+# round. The 8-lane copies are LLVM intrinsics (:func:`_copy8`, :func:`_axpy8`): Numba leaves LLVM's SLP
+# vectorizer off, so written as eight scalar copies they stay scalar, and the pass's vector load of eight scalar
+# stores cannot be store-forwarded (that version was slower than the per-word loop). (It ran
+# over 64-coordinate words before, the signs unpacked with a vector shift, test and blend: a loop set-up, tail and
+# three reductions per word.) The vectors are padded with zeros to a multiple of 16 (z, M, w, mu, 64-byte
+# aligned) so the vector loop has no scalar remainder: padded lanes have g = 0 and add nothing. The flags NOISY,
+# OPT, CURVED are literals, so each of the eight specializations is a single vectorized loop (fastmath
+# reassoc/contract only: sums in vector lanes and fused multiply-adds; no nnan/ninf/arcp/afn).
 _FM = {"reassoc", "contract"}
 _RESYNC_MASK = 1023  # every 1024 rounds, ||y||^2 is re-summed directly
 _LAM_MIN = 1e-150  # fold lam into z below this (a pass; rare: only after very many projections)
 
 
 @njit(cache=True, inline="always", fastmath=_FM)
-def _pass(z, M, means, j, a, bits, t, s, kal, kb, step, mu_words, NOISY, OPT, CURVED):
-    """One round over the coordinates: ``g = a mu_j + s eps + kal z + kb M``, ``z <- z - step g``, (``OPT``)
-    ``M <- g``; returns ``(||g - M||^2, ||g||^2, <g, z>)`` (``M = 0`` without ``OPT``). The means are zero past
-    the first ``mu_words`` words of 64 coordinates, where the loop does not read them."""
-    d = z.shape[0]
+def _pass(z, M, w, mu, j, a, kal, kb, step, NOISY, OPT, CURVED):
+    """One round over the (padded) coordinates: ``g = w + kal z + kb M`` with ``w = s eps_t + a mu_j`` if
+    ``NOISY``, else ``g = a mu_j + kal z + kb M``; ``z <- z - step g``, (``OPT``) ``M <- g``; returns
+    ``(||g - M||^2, ||g||^2, <g, z>)`` (``M = 0`` without ``OPT``). One flat loop, which LLVM vectorizes with lane
+    accumulators and one horizontal reduction per sum; the length is a multiple of 16 (two 8-lane vectors), so the
+    scalar remainder loop never runs."""
     dd = gg = gz = 0.0
-    nw = (d + 63) >> 6
-    for wi in range(nw):
-        i0 = wi << 6
-        n64 = min(64, d - i0)
-        w = bits[t, wi] if NOISY else np.uint64(0)
-        am = a if wi < mu_words else 0.0
-        jm = j if wi < mu_words else 0
-        for jj in range(n64):
-            i = i0 + jj
-            zi = z[i]
-            if NOISY:
-                gi = (s if (w >> np.uint64(jj)) & np.uint64(1) else -s)
-                if wi < mu_words:
-                    gi += am * means[jm, i]
-            else:
-                gi = am * means[jm, i] if wi < mu_words else 0.0
+    for i in range(z.shape[0]):
+        zi = z[i]
+        gi = w[i] if NOISY else a * mu[j, i]
+        if CURVED:
+            gi += kal * zi
+        if OPT:
+            mi = M[i]
             if CURVED:
-                gi += kal * zi
-            if OPT:
-                mi = M[i]
-                if CURVED:
-                    gi += kb * mi
-                q = gi - mi
-                dd += q * q
-                M[i] = gi
-            gg += gi * gi
-            gz += gi * zi
-            z[i] = zi - step * gi
+                gi += kb * mi
+            q = gi - mi
+            dd += q * q
+            M[i] = gi
+        gg += gi * gi
+        gz += gi * zi
+        z[i] = zi - step * gi
     if not OPT:
         dd = gg
     return dd, gg, gz
+
+
+@intrinsic
+def _copy8(typingctx, dst, di, src, si):
+    """``dst[di : di + 8] = src[si : si + 8]`` for contiguous float64 arrays, as one 64-byte ``memcpy`` (a vector
+    load and store; Numba leaves LLVM's SLP vectorizer off, so eight scalar copies would stay scalar, and a vector
+    load of eight scalar stores cannot be forwarded). No bounds check: the caller keeps both ranges inside."""
+    sig = types.void(dst, types.intp, src, types.intp)
+
+    def codegen(context, builder, signature, args):
+        darr = context.make_array(signature.args[0])(context, builder, args[0])
+        sarr = context.make_array(signature.args[2])(context, builder, args[2])
+        dp = builder.gep(darr.data, [args[1]])
+        sp = builder.gep(sarr.data, [args[3]])
+        cgutils.raw_memcpy(builder, dp, sp, context.get_constant(types.intp, 8), 8, align=8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _axpy8(typingctx, dst, di, src, si, mu, mi, a):
+    """``dst[di : di + 8] = src[si : si + 8] + a mu[mi : mi + 8]`` for contiguous float64 vectors, as 8-lane vector
+    operations (see :func:`_copy8`). No bounds check."""
+    sig = types.void(dst, types.intp, src, types.intp, mu, types.intp, types.float64)
+
+    def codegen(context, builder, signature, args):
+        vt = ir.VectorType(ir.DoubleType(), 8)
+        ptrs = []
+        for k in (0, 2, 4):
+            arr = context.make_array(signature.args[k])(context, builder, args[k])
+            p = builder.gep(arr.data, [args[k + 1]])
+            ptrs.append(builder.bitcast(p, vt.as_pointer()))
+        e = builder.load(ptrs[1], align=8)
+        m = builder.load(ptrs[2], align=8)
+        av = builder.insert_element(ir.Constant(vt, ir.Undefined), args[6], ir.Constant(ir.IntType(32), 0))
+        av = builder.shuffle_vector(av, ir.Constant(vt, ir.Undefined), ir.Constant(ir.VectorType(ir.IntType(32), 8),
+                                                                                    [0] * 8))
+        r = builder.fadd(e, builder.fmul(av, m))
+        builder.store(r, ptrs[0], align=8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(cache=True)
+def _zeros64(n):
+    """A zero float64 vector of length ``n`` starting on a 64-byte boundary (Numba aligns arrays to 32 bytes only;
+    a vector load or store that straddles two cache lines costs two, and the timings would change from run to run
+    with the allocator)."""
+    buf = np.zeros(n + 8)
+    off = ((64 - (buf.ctypes.data & 63)) & 63) >> 3
+    return buf[off:off + n]
 
 
 @njit(cache=True)
@@ -130,13 +183,18 @@ def _support(v):
 
 
 @njit(cache=True, inline="always", fastmath=_FM)
-def _omd_ball(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
+def _omd_ball(means, mean_idx, mean_sign, bytes_, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B,
               xsum, NOISY, OPT, CURVED):
     """The round loop of :func:`omd_ball` for one setting of the literal flags (see the comment above)."""
     d = x0.shape[0]
     out = np.full((rec.shape[0], _NF), np.nan)
-    z = x0.copy()
-    M = np.zeros(d)
+    dp = ((d + 15) >> 4) << 4  # the vectors padded with zeros to whole 16-lane steps: no scalar remainder loop
+    z = _zeros64(dp)
+    z[:d] = x0
+    M = _zeros64(dp)
+    mupf = _zeros64(means.shape[0] * dp)
+    mup = mupf.reshape((means.shape[0], dp))
+    mup[:, :d] = means
     lam = 1.0
     ilam = 1.0  # 1 / lam, by products (no division per round)
     c = 1.0
@@ -155,7 +213,17 @@ def _omd_ball(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R
     mu_u = means @ u_star
     S_mu = _support(means)
     S_u = _support(u_star.reshape((1, d)))
-    mu_words = (S_mu[-1] >> 6) + 1 if S_mu.shape[0] > 0 else 0
+    mu_bytes = (S_mu[-1] >> 3) + 1 if S_mu.shape[0] > 0 else 0  # the means are zero past these bytes' coordinates
+    nb = (d + 7) >> 3  # bytes of noise signs per round (8 coordinates each)
+    w = _zeros64(dp)  # s eps_t (zero past d)
+    # byte v -> its 8 signs times s at 8 v .. 8 v + 7 (bit m set: +s); the second half for the last byte, zero past
+    # coordinate d - 1 (the bits there are drawn but are no coordinate's). 32 KiB: stays in L1.
+    tab = _zeros64(4096)
+    for v in range(256):
+        for m in range(8):
+            e = s if (v >> m) & 1 else -s
+            tab[(v << 3) + m] = e
+            tab[2048 + (v << 3) + m] = e if ((nb - 1) << 3) + m < d else 0.0
     avg = xsum.shape[0] > 0
     c_loss = 0.0
     c_reg = 0.0
@@ -178,11 +246,23 @@ def _omd_ball(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R
         for ii in range(S_mu.shape[0]):
             i = S_mu[ii]
             mux += means[j, i] * (al * z[i] + beta * M[i])
-        eu = 0.0
+        eu = 0.0  # <s eps_t, u*>
         if NOISY:
+            # w = s eps_t + a mu_j: the mean added in the bytes that hold its support (below mu_bytes), so the pass
+            # does not read it
+            for b in range(nb - 1):
+                if b < mu_bytes:
+                    _axpy8(w, b << 3, tab, np.intp(bytes_[t - 1, b]) << 3, mupf, j * dp + (b << 3), a)
+                else:
+                    _copy8(w, b << 3, tab, np.intp(bytes_[t - 1, b]) << 3)
+            b = nb - 1
+            if b < mu_bytes:
+                _axpy8(w, b << 3, tab, 2048 + (np.intp(bytes_[t - 1, b]) << 3), mupf, j * dp + (b << 3), a)
+            else:
+                _copy8(w, b << 3, tab, 2048 + (np.intp(bytes_[t - 1, b]) << 3))
             for ii in range(S_u.shape[0]):
                 i = S_u[ii]
-                eu += u_star[i] if (bits[t - 1, i >> 6] >> np.uint64(i & 63)) & np.uint64(1) else -u_star[i]
+                eu += tab[(np.intp(bytes_[t - 1, i >> 3]) << 3) + (i & 7)] * u_star[i]
         if avg:
             for i in range(d):
                 xsum[i] += al * z[i] + beta * M[i]
@@ -192,13 +272,14 @@ def _omd_ball(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R
         lam_new = c * lam
         ilam = ilam * ic
         step = eta * ilam  # eta / lam_new
-        dd, gg, gz = _pass(z, M, means, j, a, bits, t - 1, s, k * al, k * beta, step, mu_words, NOISY,
-                            OPT, CURVED)
+        kal = k * al
+        kb = k * beta
+        dd, gg, gz = _pass(z, M, w, mup, j, a, kal, kb, step, NOISY, OPT, CURVED)
         gy = lam * gz  # <g, y>
         xx = sx * sx * zz  # ||x_t||^2
         gM = 0.5 * (gg + MM - dd)  # <g_t, M_t>
         lin_x = alpha * gy + beta * gM - k * xx  # <a mu + s eps, x_t>
-        lin_u = a * mu_u[j] + s * eu
+        lin_u = a * mu_u[j] + eu
         c_loss += lin_x + 0.5 * k * xx
         c_reg += lin_x - lin_u + 0.5 * k * (xx - uu)
         c_pse += a * (mux - mu_u[j]) + 0.5 * kappa * (xx - uu)
@@ -314,7 +395,8 @@ def omd_ball(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R,
     accumulates ``sum_t x_t`` (for the averaged iterate). Picks the loop compiled for the problem's flags (noise,
     hint, curvature); each is compiled on first use and cached on disk."""
     fn = _OMD_BALL[(bool(s != 0.0), bool(optimism), bool(np.any(curvature[:T] != 0.0)))]
-    return fn(means, mean_idx, mean_sign, bits, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B, xsum)
+    bytes_ = np.ascontiguousarray(bits, dtype="<u8").view(np.uint8)  # byte b of a row: the signs of 8b .. 8b + 7
+    return fn(means, mean_idx, mean_sign, bytes_, s, curvature, kappa, fstar, T, R, x0, u_star, rec, code, A, B, xsum)
 
 
 @njit(cache=True)
