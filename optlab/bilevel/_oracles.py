@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from optlab.backend import as_float_array, namespace, numba_applies
+from optlab.backend import as_float_array, as_positive_float, namespace, numba_applies
 from optlab.result import Monitor, Result
 
 __all__ = ["KINDS", "Oracles", "check_problem", "check_x0"]
@@ -54,13 +54,7 @@ def positive_int(value: Any, name: str, *, allow_zero: bool = False) -> int:
 
 
 def step(value: Any, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a positive number, got {value!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    return v
+    return as_positive_float(value, name)
 
 
 def momentum(value: Any, name: str) -> float:

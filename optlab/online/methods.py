@@ -112,13 +112,7 @@ def _parse_step(step: Any, names: tuple[str, ...]) -> str | float:
         if step not in names:
             raise ValueError(f"step must be one of {names} or a positive number, got {step!r}")
         return step
-    try:
-        v = float(step)
-    except (TypeError, ValueError):
-        raise TypeError(f"step must be one of {names} or a positive number, got {step!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"step must be positive and finite, got {step!r}")
-    return v
+    return as_positive_float(step, "step")
 
 
 def _result(problem: Any, x: Any, out: np.ndarray, rec: np.ndarray, like: Any, **fields: Any) -> Result:
