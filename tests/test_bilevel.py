@@ -151,6 +151,19 @@ def test_numba_path_equals_generic_path(method, p1):
     assert fast.oracle_calls == slow.oracle_calls
 
 
+def test_numba_path_equals_generic_path_large_d():
+    # d = 80: the kernels' products go through BLAS gemv (n m >= 4096) instead of the scalar loop
+    prob = bilevel_p1(80, 80, seed=1, sigma=0.2)
+    x0 = np.random.default_rng(0).standard_normal(80)
+    kw = {"max_iter": 40, "record_every": 10, "seed": 3, "track_every_iter": True, "n_lower": 3, "period": 4}
+    fast = bo_rep(prob, x0, use_numba=True, **kw)
+    slow = bo_rep(prob, x0, use_numba=False, **kw)
+    assert fast.numba and not slow.numba
+    np.testing.assert_allclose(fast.x, slow.x, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fast.y, slow.y, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fast.trace.grad_norm, slow.trace.grad_norm, rtol=1e-9)
+
+
 def test_trace_errors_match_closed_forms(p1):
     # E3 bounds ||z - z*(x, y*(x))|| (the exact hypergradient's auxiliary), not ||z - z*(x, y)|| at the stale y
     r = bo_rep(p1, np.array([1.0, -0.5, 0.3]), max_iter=23, period=5, n_lower=2, record_every=10, seed=2)

@@ -16,9 +16,15 @@ from numba import njit
 __all__ = ["lower_sgd_quadratic", "neumann_quadratic"]
 
 
+_BLAS_MIN = 4096  # entries of A from which BLAS gemv beats the scalar loop (the loop's sum cannot vectorize)
+
+
 @njit(cache=True)
 def _matvec(A: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
     n, m = A.shape
+    if n * m >= _BLAS_MIN:
+        out[:] = np.dot(A, v)
+        return
     for i in range(n):
         s = 0.0
         for j in range(m):
@@ -118,11 +124,9 @@ def grad_phi_norm(M: np.ndarray, Mt: np.ndarray, c: np.ndarray, kind: int, x: np
     _matvec(M, x, buf_y)
     for j in range(dy):
         buf_y[j] = math.tanh(buf_y[j] - c[j])
+    _matvec(Mt, buf_y, buf_x)
     for i in range(dx):
-        s = 0.0
-        for j in range(dy):
-            s += Mt[i, j] * buf_y[j]
-        buf_x[i] = _du(kind, x[i]) + s
+        buf_x[i] += _du(kind, x[i])
     return _norm(buf_x)
 
 
@@ -143,6 +147,7 @@ def borep_run(A, B, Bt, M, Mt, c, kind, x, y, z, m, t0, n_iter, period, n_lower,
     gy = np.empty(dy, dtype=y.dtype)
     hz = np.empty(dy, dtype=y.dtype)
     h = np.empty(dx, dtype=x.dtype)
+    bz = np.empty(dx, dtype=x.dtype)
     bx = np.empty(dx, dtype=x.dtype)
     by = np.empty(dy, dtype=y.dtype)
     ig = 0
@@ -160,11 +165,9 @@ def borep_run(A, B, Bt, M, Mt, c, kind, x, y, z, m, t0, n_iter, period, n_lower,
         nz = _norm(z)
         for j in range(dy):
             gy[j] = math.tanh(y[j] - c[j]) + sf * noise_f[k, dx + j]
+        _matvec(Bt, z, bz)
         for i in range(dx):
-            s = 0.0
-            for j in range(dy):
-                s += Bt[i, j] * z[j]
-            jv = -s - (sh / sqdy) * nz * noise_j[k, i]
+            jv = -bz[i] - (sh / sqdy) * nz * noise_j[k, i]
             h[i] = _du(kind, x[i]) + sf * noise_f[k, i] - jv
         _matvec(A, z, hz)
         eta_h = noise_h[k, dy]
