@@ -94,6 +94,17 @@ def _linquad_increments(st: dict, mu: Any, eps: Any, a: float, k: float, j: int,
     return loss, regret, pseudo, dyn
 
 
+def _linquad_play(st: dict, t: int, x: Any, like: Any, u: Any, uu: Any, mu_u: np.ndarray, xp: Any,
+                  d: int) -> tuple[Any, tuple[Any, Any, Any, Any]]:
+    """Round ``t`` (0-based) played at ``x``: the gradient ``g_t`` and the four increments of
+    :func:`_linquad_increments`."""
+    mu, eps, a, k, j = _linquad_round(st, t, like, xp, d)
+    g = a * mu + k * x
+    if eps is not None:
+        g = g + float(st["noise_scale"]) * eps
+    return g, _linquad_increments(st, mu, eps, a, k, j, x, u, uu, mu_u, xp)
+
+
 def omd_ball_generic(st: dict, T: int, R: float, x0: Any, u_star: np.ndarray, rec: np.ndarray, code: int, A: float,
                      B: float, optimism: bool, average: bool = False) -> tuple[Any, np.ndarray, Any]:
     """Optimistic OMD, Euclidean regularizer, ball ``B(0, R)``, ``"linquad"`` losses (see the module doc).
@@ -117,11 +128,7 @@ def omd_ball_generic(st: dict, T: int, R: float, x0: Any, u_star: np.ndarray, re
         x = _proj_ball(xhat - eta * M, R, xp)
         if average:
             xsum = xsum + x
-        mu, eps, a, k, j = _linquad_round(st, t - 1, x0, xp, d)
-        g = a * mu + k * x
-        if eps is not None:
-            g = g + float(st["noise_scale"]) * eps
-        inc = _linquad_increments(st, mu, eps, a, k, j, x, u, uu, mu_u, xp)
+        g, inc = _linquad_play(st, t - 1, x, x0, u, uu, mu_u, xp, d)
         acc = [c + i for c, i in zip(acc, inc, strict=True)]
         diff = g - M
         V = V + xp.sum(diff * diff)
@@ -161,11 +168,7 @@ def ftrl_ball_generic(st: dict, T: int, R: float, x0: Any, u_star: np.ndarray, r
             x = _proj_ball(-0.5 * eta * (S + M), R, xp)
         else:
             x = x0 if t == 1 else _proj_ball((S - M / mu_sc) / (t - 1), R, xp)
-        mu, eps, a, k, j = _linquad_round(st, t - 1, x0, xp, d)
-        g = a * mu + k * x
-        if eps is not None:
-            g = g + float(st["noise_scale"]) * eps
-        inc = _linquad_increments(st, mu, eps, a, k, j, x, u, uu, mu_u, xp)
+        g, inc = _linquad_play(st, t - 1, x, x0, u, uu, mu_u, xp, d)
         acc = [c + i for c, i in zip(acc, inc, strict=True)]
         diff = g - M
         if mode == 0:
@@ -260,11 +263,7 @@ def ensemble_generic(st: dict, T: int, R: float, x0: Any, u_star: np.ndarray, re
         p = xp.exp(logits - xp.max(logits))
         p = p / xp.sum(p)
         x = xp.sum(p[:, None] * xs, axis=0)
-        mu, eps, a, k, j = _linquad_round(st, t - 1, x0, xp, d)
-        g = a * mu + k * x
-        if eps is not None:
-            g = g + float(st["noise_scale"]) * eps
-        inc = _linquad_increments(st, mu, eps, a, k, j, x, u, uu, mu_u, xp)
+        g, inc = _linquad_play(st, t - 1, x, x0, u, uu, mu_u, xp, d)
         acc = [c + i for c, i in zip(acc, inc, strict=True)]
         ell = xp.sum(xs * g[None, :], axis=1)
         W = W + xp.max(xp.abs(ell - m)) ** 2
