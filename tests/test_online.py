@@ -313,6 +313,26 @@ def test_numba_equals_generic_long_runs(family, run):
         np.testing.assert_allclose(x[m], y[m], rtol=1e-9, atol=1e-10, err_msg=f)
 
 
+
+@pytest.mark.parametrize("d", [1, 7, 8, 9, 17, 24, 41, 64])
+@pytest.mark.parametrize("kind", ["e1_means", "dense_means"])
+def test_noisy_pass_block_edges(kind, d):
+    """The noisy round's pass (the sign table read per 8-coordinate block, four blocks at a time, the means'
+    bytes, the last byte and the padding handled apart) against the generic path, for dimensions around every
+    block edge, with means on e_1 (one means' byte) and dense means (every byte), with and without the hint and
+    the curvature."""
+    if kind == "e1_means":
+        probs = [family_a(d, 300, "mixture", s=0.3, m=0.2, kappa=kappa, seed=d) for kappa in (0.0, 0.5)]
+    else:
+        probs = [strongly_convex_family(d, 300, lam=1.0, s=0.2, K=2, seed=d)]
+    for p in probs:
+        for optimism in (True, False):
+            a = optimistic_omd(p, optimism=optimism, path="numba", n_records=7)
+            b = optimistic_omd(p, optimism=optimism, path="generic", n_records=7)
+            np.testing.assert_allclose(a.x, b.x, rtol=1e-9, atol=1e-12)
+            for f in FIELDS:
+                np.testing.assert_allclose(a.trace[f], b.trace[f], rtol=1e-9, atol=1e-10, err_msg=f)
+
 @pytest.mark.parametrize("name", ["omd_adaptive", "oftrl", "ensemble"])
 def test_array_api_strict_same_numbers(name, sc_problem):
     ref = RUNS[name](sc_problem, path="generic", n_records=10)

@@ -6,7 +6,7 @@ Optimistic OMD on the ball (:func:`omd_ball`) keeps ``xhat_t = c_t lam_t z_t``: 
 ``lam`` that absorbs the projections and the pending scale ``c_t`` of the second projection, with the scalars
 ``||y||^2``, ``<y, M>`` and ``||M||^2`` (``y = lam z``), so both projections come from scalars, not from passes.
 One round is one loop over the coordinates that reads ``z``, ``M``, the mean ``mu_j`` (one of a few vectors, in
-cache) and the round's noise signs (copied from a byte lookup table of the packed bits), writes ``z`` and ``M``,
+cache) and the round's noise signs (read through a byte lookup table of the packed bits), writes ``z`` and ``M``,
 and sums three products; the regret increments come
 from those sums and from ``<mu_j, x_t>`` and ``<eps_t, u*>`` over the supports of the means and ``u*`` (see the
 comment before :func:`_pass`). Each setting of (noise, hint, curvature) has its own compiled loop.
@@ -73,17 +73,15 @@ def _ball_scale(nn, R):
 #   <g, x> = alpha <g, y> + beta <g, M>.
 # The means and u* enter through <mu_j, x_t> and <eps_t, u*>, summed over their supports (one coordinate on most
 # of Family A: multiples of e_1), not over d. The noise signs of a round are looked up a byte at a time in a
-# table of 256 rows of 8 values +-s (one 64-byte vector copy per 8 coordinates into w, the table in L1; in the
-# bytes that hold the means' support the copy also adds a mu_j, as one 8-lane vector operation), so the noisy pass
-# is one flat loop over the coordinates that reads z, M and w (z, M and mu_j without noise), writes z and M and
-# does eight flops per coordinate, with one set of lane accumulators and one horizontal reduction per sum and
-# round. The 8-lane copies are LLVM intrinsics (:func:`_copy8`, :func:`_axpy8`): Numba leaves LLVM's SLP
-# vectorizer off, so written as eight scalar copies they stay scalar, and the pass's vector load of eight scalar
-# stores cannot be store-forwarded (that version was slower than the per-word loop). (It ran
-# over 64-coordinate words before, the signs unpacked with a vector shift, test and blend: a loop set-up, tail and
-# three reductions per word.) The vectors are padded with zeros to a multiple of 16 (z, M, w, mu, 64-byte
-# aligned) so the vector loop has no scalar remainder: padded lanes have g = 0 and add nothing. The flags NOISY,
-# OPT, CURVED are literals, so each of the eight specializations is a single vectorized loop (fastmath
+# table of 256 rows of 8 values +-s (32 KiB, in L1), straight inside the noisy pass (:func:`_noisy_pass`, LLVM
+# vector IR): per 8 coordinates one byte load and one 64-byte table load, no noise vector written and read back;
+# in the bytes that hold the means' support a mu_j is added. That pass runs four blocks of 8 coordinates per
+# iteration with four sets of accumulators (the three sums are on the round's critical path) and fused
+# multiply-adds only; a noiseless round is one flat loop (:func:`_pass`) that LLVM vectorizes. [our choice] The
+# noisy pass measured 0.97 ns per 8 coordinates at d = 1000 (the earlier form, which copied the table rows into a
+# vector w and then ran the flat loop over z, M and w, 1.25 ns). The vectors are padded with zeros to a multiple of
+# 16 (z, M, mu, 64-byte aligned) so no loop has a scalar remainder: padded lanes have g = 0 and add nothing. The
+# flags NOISY, OPT, CURVED are literals, so each of the eight specializations compiles its own loop (fastmath
 # reassoc/contract only: sums in vector lanes and fused multiply-adds; no nnan/ninf/arcp/afn).
 _FM = {"reassoc", "contract"}
 _RESYNC_MASK = 1023  # every 1024 rounds, ||y||^2 is re-summed directly
@@ -91,16 +89,15 @@ _LAM_MIN = 1e-150  # fold lam into z below this (a pass; rare: only after very m
 
 
 @njit(cache=True, inline="always", fastmath=_FM)
-def _pass(z, M, w, mu, j, a, kal, kb, step, NOISY, OPT, CURVED):
-    """One round over the (padded) coordinates: ``g = w + kal z + kb M`` with ``w = s eps_t + a mu_j`` if
-    ``NOISY``, else ``g = a mu_j + kal z + kb M``; ``z <- z - step g``, (``OPT``) ``M <- g``; returns
-    ``(||g - M||^2, ||g||^2, <g, z>)`` (``M = 0`` without ``OPT``). One flat loop, which LLVM vectorizes with lane
-    accumulators and one horizontal reduction per sum; the length is a multiple of 16 (two 8-lane vectors), so the
-    scalar remainder loop never runs."""
+def _pass(z, M, mu, j, a, kal, kb, step, OPT, CURVED):
+    """A noiseless round over the (padded) coordinates: ``g = a mu_j + kal z + kb M``; ``z <- z - step g``,
+    (``OPT``) ``M <- g``; returns ``(||g - M||^2, ||g||^2, <g, z>)`` (``M = 0`` without ``OPT``). One flat loop,
+    which LLVM vectorizes with lane accumulators and one horizontal reduction per sum; the length is a multiple of
+    16 (two 8-lane vectors), so the scalar remainder loop never runs."""
     dd = gg = gz = 0.0
     for i in range(z.shape[0]):
         zi = z[i]
-        gi = w[i] if NOISY else a * mu[j, i]
+        gi = a * mu[j, i]
         if CURVED:
             gi += kal * zi
         if OPT:
@@ -118,45 +115,130 @@ def _pass(z, M, w, mu, j, a, kal, kb, step, NOISY, OPT, CURVED):
     return dd, gg, gz
 
 
-@intrinsic
-def _copy8(typingctx, dst, di, src, si):
-    """``dst[di : di + 8] = src[si : si + 8]`` for contiguous float64 arrays, as one 64-byte ``memcpy`` (a vector
-    load and store; Numba leaves LLVM's SLP vectorizer off, so eight scalar copies would stay scalar, and a vector
-    load of eight scalar stores cannot be forwarded). No bounds check: the caller keeps both ranges inside."""
-    sig = types.void(dst, types.intp, src, types.intp)
-
-    def codegen(context, builder, signature, args):
-        darr = context.make_array(signature.args[0])(context, builder, args[0])
-        sarr = context.make_array(signature.args[2])(context, builder, args[2])
-        dp = builder.gep(darr.data, [args[1]])
-        sp = builder.gep(sarr.data, [args[3]])
-        cgutils.raw_memcpy(builder, dp, sp, context.get_constant(types.intp, 8), 8, align=8)
-        return context.get_dummy_value()
-
-    return sig, codegen
+_TAB_LAST = 2048  # table rows for the last byte of a round start here (signs past coordinate d - 1 are zero)
+_TAB_ZERO = 4096  # a zero row: the padding blocks past the last byte
 
 
 @intrinsic
-def _axpy8(typingctx, dst, di, src, si, mu, mi, a):
-    """``dst[di : di + 8] = src[si : si + 8] + a mu[mi : mi + 8]`` for contiguous float64 vectors, as 8-lane vector
-    operations (see :func:`_copy8`). No bounds check."""
-    sig = types.void(dst, types.intp, src, types.intp, mu, types.intp, types.float64)
+def _noisy_pass(typingctx, z, M, tab, bytes2, trow, mu2, jrow, nmu, nb, a, kal, kb, step, opt, curved):
+    """The noisy round's pass with the noise read straight from the sign table (no ``w`` vector written and read).
+
+    Per 8-lane block ``b`` of the (padded, 64-byte aligned, length a multiple of 16) vectors: ``e`` is the table
+    row of byte ``bytes2[trow, b]`` (the last byte ``nb - 1`` from the second half, blocks past it from the zero
+    row), plus ``a mu2[jrow, 8b : 8b + 8]`` for ``b < nmu`` (the bytes that hold the means' support);
+    ``g = e + kal z + kb M`` (``g = e`` unless ``curved``); ``z <- z - step g``; if ``opt``, ``M <- g``. Returns
+    ``(||g - M||^2, ||g||^2, <g, z>)`` (``||g||^2`` twice when not ``opt``). ``opt`` and ``curved`` are literal
+    flags (each setting compiles its own loop).
+
+    Written as LLVM vector IR: the blocks with a plain byte (most of them) run in a loop of four blocks per
+    iteration with their own accumulators (four independent multiply-add chains per sum: the sums are on the
+    round's critical path) and no per-block tests; the means' bytes, the last byte and the padding run in short
+    loops with the tests. Fused multiply-adds in the order of :func:`_pass`. The rows of ``bytes2`` and ``mu2``
+    are addressed here (a row view per round costs reference-count updates). No bounds checks: the caller sizes
+    the vectors and the table; the 2-D arrays are C-contiguous."""
+    if not (isinstance(opt, types.BooleanLiteral) and isinstance(curved, types.BooleanLiteral)):
+        return None
+    OPT, CURVED = opt.literal_value, curved.literal_value
+    f64, i64 = types.float64, types.intp
+    sig = types.UniTuple(f64, 3)(z, M, tab, bytes2, i64, mu2, i64, i64, i64, f64, f64, f64, f64, opt, curved)
 
     def codegen(context, builder, signature, args):
-        vt = ir.VectorType(ir.DoubleType(), 8)
-        ptrs = []
-        for k in (0, 2, 4):
+        trow, jrow, nmu_, nb_, a_, kal_, kb_, step_ = args[4], args[6], *args[7:13]
+        zs = context.make_array(signature.args[0])(context, builder, args[0])
+        zp, Mp, tp = (context.make_array(signature.args[k])(context, builder, args[k]).data for k in range(3))
+        rows = []
+        for k, r in ((3, trow), (5, jrow)):  # the start of row r of a C-contiguous 2-D array
             arr = context.make_array(signature.args[k])(context, builder, args[k])
-            p = builder.gep(arr.data, [args[k + 1]])
-            ptrs.append(builder.bitcast(p, vt.as_pointer()))
-        e = builder.load(ptrs[1], align=8)
-        m = builder.load(ptrs[2], align=8)
-        av = builder.insert_element(ir.Constant(vt, ir.Undefined), args[6], ir.Constant(ir.IntType(32), 0))
-        av = builder.shuffle_vector(av, ir.Constant(vt, ir.Undefined), ir.Constant(ir.VectorType(ir.IntType(32), 8),
-                                                                                    [0] * 8))
-        r = builder.fadd(e, builder.fmul(av, m))
-        builder.store(r, ptrs[0], align=8)
-        return context.get_dummy_value()
+            off = builder.mul(r, builder.extract_value(arr.strides, 0))
+            p = builder.gep(builder.bitcast(arr.data, ir.IntType(8).as_pointer()), [off])
+            rows.append(builder.bitcast(p, arr.data.type))
+        bp, mp = rows
+        ity = zs.shape.type.element
+        dty = ir.DoubleType()
+        vt = ir.VectorType(dty, 8)
+        zero = ir.Constant(vt, [0.0] * 8)
+
+        def const(v):
+            return ir.Constant(ity, v)
+
+        def splat(x):
+            v = builder.insert_element(ir.Constant(vt, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
+            return builder.shuffle_vector(v, ir.Constant(vt, ir.Undefined),
+                                          ir.Constant(ir.VectorType(ir.IntType(32), 8), [0] * 8))
+
+        fma_fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vt, [vt, vt, vt]), "llvm.fma.v8f64")
+
+        def fma(x, y, w):  # x * y + w, one rounding
+            return builder.call(fma_fn, [x, y, w])
+
+        def vptr(base, idx):
+            return builder.bitcast(builder.gep(base, [idx]), vt.as_pointer())
+
+        def smin(x, y):
+            return builder.select(builder.icmp_signed("<", x, y), x, y)
+
+        def smax(x, y):
+            return builder.select(builder.icmp_signed(">", x, y), x, y)
+
+        av, kalv, kbv, nstep = splat(a_), splat(kal_), splat(kb_), splat(builder.fsub(ir.Constant(dty, 0.0), step_))
+        accs = [cgutils.alloca_once_value(builder, zero) for _ in range(12)]  # dd, gg, gz for each of 4 chains
+        ev = cgutils.alloca_once_value(builder, zero)
+        last = builder.sub(nb_, const(1))
+
+        def update(b, e, h):  # the pass over block b (coordinates 8b .. 8b + 7) with noise e, into chain h
+            i = builder.shl(b, const(3))
+            zb = builder.load(vptr(zp, i), align=8)
+            Mb = builder.load(vptr(Mp, i), align=8) if OPT or CURVED else zero
+            g = fma(kbv, Mb, fma(kalv, zb, e)) if CURVED else e
+            if OPT:
+                q = builder.fsub(g, Mb)
+                builder.store(fma(q, q, builder.load(accs[3 * h])), accs[3 * h])
+                builder.store(g, vptr(Mp, i), align=8)
+            builder.store(fma(g, g, builder.load(accs[3 * h + 1])), accs[3 * h + 1])
+            builder.store(fma(g, zb, builder.load(accs[3 * h + 2])), accs[3 * h + 2])
+            builder.store(fma(nstep, g, zb), vptr(zp, i), align=8)
+
+        def plain(b, h):  # a block with a plain byte
+            off = builder.shl(builder.zext(builder.load(builder.gep(bp, [b])), ity), const(3))
+            update(b, builder.load(vptr(tp, off), align=8), h)
+
+        def tested(b):  # any block: the means' bytes, the last byte, the padding
+            byte = builder.zext(builder.load(builder.gep(bp, [smin(b, last)])), ity)
+            off = builder.shl(byte, const(3))
+            off = builder.select(builder.icmp_signed("==", b, last), builder.add(off, const(_TAB_LAST)), off)
+            off = builder.select(builder.icmp_signed(">", b, last), const(_TAB_ZERO), off)
+            builder.store(builder.load(vptr(tp, off), align=8), ev)
+            with builder.if_then(builder.icmp_signed("<", b, nmu_)):
+                builder.store(fma(av, builder.load(vptr(mp, builder.shl(b, const(3))), align=8),
+                                  builder.load(ev)), ev)
+            update(b, builder.load(ev), 0)
+
+        nblk = builder.ashr(builder.extract_value(zs.shape, 0), const(3))
+        p0 = smin(nmu_, nblk)  # blocks [0, p0): the means' bytes
+        f1 = smax(p0, smin(last, nblk))  # blocks [p0, f1): plain bytes; [f1, nblk): the last byte and the padding
+        with cgutils.for_range(builder, p0) as loop:
+            tested(loop.index)
+        n_plain = builder.sub(f1, p0)
+        with cgutils.for_range(builder, builder.ashr(n_plain, const(2))) as loop:
+            b0 = builder.add(p0, builder.shl(loop.index, const(2)))
+            for h in range(4):
+                plain(builder.add(b0, const(h)), h)
+        r0 = builder.sub(f1, builder.and_(n_plain, const(3)))
+        with cgutils.for_range(builder, builder.sub(f1, r0)) as loop:
+            plain(builder.add(r0, loop.index), 0)
+        with cgutils.for_range(builder, builder.sub(nblk, f1)) as loop:
+            tested(builder.add(f1, loop.index))
+
+        def hsum(v):  # ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
+            for sh in ([4, 5, 6, 7] * 2, [2, 3] * 4, [1] * 8):
+                mask = ir.Constant(ir.VectorType(ir.IntType(32), 8), sh)
+                v = builder.fadd(v, builder.shuffle_vector(v, ir.Constant(vt, ir.Undefined), mask))
+            return builder.extract_element(v, ir.Constant(ir.IntType(32), 0))
+
+        ld = [builder.load(x) for x in accs]
+        sums = [hsum(builder.fadd(builder.fadd(ld[k], ld[3 + k]), builder.fadd(ld[6 + k], ld[9 + k])))
+                for k in range(3)]
+        return context.make_tuple(builder, signature.return_type, [sums[0] if OPT else sums[1], sums[1], sums[2]])
 
     return sig, codegen
 
@@ -215,15 +297,14 @@ def _omd_ball(means, mean_idx, mean_sign, bytes_, s, curvature, kappa, fstar, T,
     S_u = _support(u_star.reshape((1, d)))
     mu_bytes = (S_mu[-1] >> 3) + 1 if S_mu.shape[0] > 0 else 0  # the means are zero past these bytes' coordinates
     nb = (d + 7) >> 3  # bytes of noise signs per round (8 coordinates each)
-    w = _zeros64(dp)  # s eps_t (zero past d)
     # byte v -> its 8 signs times s at 8 v .. 8 v + 7 (bit m set: +s); the second half for the last byte, zero past
     # coordinate d - 1 (the bits there are drawn but are no coordinate's). 32 KiB: stays in L1.
-    tab = _zeros64(4096)
+    tab = _zeros64(_TAB_ZERO + 8)
     for v in range(256):
         for m in range(8):
             e = s if (v >> m) & 1 else -s
             tab[(v << 3) + m] = e
-            tab[2048 + (v << 3) + m] = e if ((nb - 1) << 3) + m < d else 0.0
+            tab[_TAB_LAST + (v << 3) + m] = e if ((nb - 1) << 3) + m < d else 0.0
     avg = xsum.shape[0] > 0
     c_loss = 0.0
     c_reg = 0.0
@@ -247,19 +328,7 @@ def _omd_ball(means, mean_idx, mean_sign, bytes_, s, curvature, kappa, fstar, T,
             i = S_mu[ii]
             mux += means[j, i] * (al * z[i] + beta * M[i])
         eu = 0.0  # <s eps_t, u*>
-        if NOISY:
-            # w = s eps_t + a mu_j: the mean added in the bytes that hold its support (below mu_bytes), so the pass
-            # does not read it
-            for b in range(nb - 1):
-                if b < mu_bytes:
-                    _axpy8(w, b << 3, tab, np.intp(bytes_[t - 1, b]) << 3, mupf, j * dp + (b << 3), a)
-                else:
-                    _copy8(w, b << 3, tab, np.intp(bytes_[t - 1, b]) << 3)
-            b = nb - 1
-            if b < mu_bytes:
-                _axpy8(w, b << 3, tab, 2048 + (np.intp(bytes_[t - 1, b]) << 3), mupf, j * dp + (b << 3), a)
-            else:
-                _copy8(w, b << 3, tab, 2048 + (np.intp(bytes_[t - 1, b]) << 3))
+        if NOISY:  # the noise enters the pass straight from the sign table (see _noisy_pass)
             for ii in range(S_u.shape[0]):
                 i = S_u[ii]
                 eu += tab[(np.intp(bytes_[t - 1, i >> 3]) << 3) + (i & 7)] * u_star[i]
@@ -274,7 +343,11 @@ def _omd_ball(means, mean_idx, mean_sign, bytes_, s, curvature, kappa, fstar, T,
         step = eta * ilam  # eta / lam_new
         kal = k * al
         kb = k * beta
-        dd, gg, gz = _pass(z, M, w, mup, j, a, kal, kb, step, NOISY, OPT, CURVED)
+        if NOISY:
+            dd, gg, gz = _noisy_pass(z, M, tab, bytes_, t - 1, mup, j, mu_bytes, nb, a, kal, kb, step, OPT,
+                                      CURVED)
+        else:
+            dd, gg, gz = _pass(z, M, mup, j, a, kal, kb, step, OPT, CURVED)
         gy = lam * gz  # <g, y>
         xx = sx * sx * zz  # ||x_t||^2
         gM = 0.5 * (gg + MM - dd)  # <g_t, M_t>
