@@ -340,6 +340,37 @@ def test_kernel_sweep_matches_numpy(n, m, dtype):
         assert mass == pytest.approx(P0.sum(), rel=1e-13)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n,m", [(3, 1), (5, 255), (4, 256), (6, 257), (3, 600)])
+def test_log_sweep_steady_state_matches_numpy(n, m, dtype):
+    """The steady-state log-domain sweep (256-column chunks, the previous row added to the column sums
+    during the next one, a tail past the last full chunk) against the two half-steps in NumPy, on shapes
+    around the chunk edges."""
+    from scipy.special import logsumexp
+
+    from optlab.ot._kernels import log_sweep
+
+    rng = np.random.default_rng(n * 1000 + m)
+    C = rng.random((n, m)).astype(dtype)
+    a, b = rng.random(n) + 0.1, rng.random(m) + 0.1
+    a, b = a / a.sum(), b / b.sum()
+    eta = 40.0
+    x, y = np.zeros(n), np.zeros(m)
+    work = np.empty((4, m))
+    log_sweep(C, eta, x, y, a, np.log(a), b, np.log(b), work, True)  # balance once (the first-sweep path)
+    x += 0.01 * rng.standard_normal(n)  # a starting point off the fixed point, so the sweep moves
+    C64 = C.astype(np.float64)
+    P0 = np.exp(eta * (x[:, None] + y[None, :] - C64) - 1.0)
+    x_ref = (np.log(a) + 1.0 - logsumexp(eta * (y[None, :] - C64), axis=1)) / eta
+    y_ref = (np.log(b) + 1.0 - logsumexp(eta * (x_ref[:, None] - C64), axis=0)) / eta
+    err, mass, nfb = log_sweep(C, eta, x, y, a, np.log(a), b, np.log(b), work, False)
+    assert nfb == 0
+    np.testing.assert_allclose(x, x_ref, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(y, y_ref, rtol=0, atol=1e-13)
+    assert err == pytest.approx(np.abs(P0.sum(1) - a).sum(), rel=1e-10)
+    assert mass == pytest.approx(P0.sum(), rel=1e-12)
+
+
 def test_shifted_log_sweep_matches_exact_and_falls_back():
     from optlab.ot._kernels import log_sweep
 
