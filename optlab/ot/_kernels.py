@@ -51,8 +51,10 @@ stall on memory (about 10% at ``n = 5000``, measured in one process).
   process at ``n = 5000`` (one core, 42 GB/s): 0.85 of the one-read limit ``8 n^2 /
   bandwidth``, against 0.72-0.77 for four-row blocks without the prefetch and 0.76-0.80
   for four-row blocks with it; a software-pipelined form (the dot products of block ``b``
-  fused with the column sums of block ``b - 1`` in one loop) does not vectorize (too
-  many pointers for LLVM's runtime alias checks) and ran at 0.56.
+  fused with the column sums of block ``b - 1`` in one loop) does not vectorize in Numba
+  (too many pointers for LLVM's runtime alias checks) and ran at 0.56; written as LLVM
+  vector IR it vectorizes but runs at 0.63 (0.72 with software prefetch of the next
+  block): sixteen concurrent row streams starve the hardware prefetcher.
 - SNS: :func:`plan_pass` (plan, marginals and ``sum P`` in one pass),
   :func:`collect_above` (candidates for the top-k threshold), :func:`csr_from_triplets`
   (row CSR and its transpose, so both products are race-free), :func:`pcg` (Jacobi-PCG on
@@ -116,6 +118,12 @@ _SHIFT_BITS = 0x4338000000000000
 _EXP_LO, _EXP_HI = -708.0, 709.0  # the clamp of _exp_sk: 2^n stays a normal number, one scaling suffices
 
 
+# the constants of _exp_sk in the order _exp_sk_k takes them: clamp, reduction, the Taylor coefficients 1/k!, 1
+_EXP_SK_CONSTS = (_EXP_LO, _EXP_HI, _LOG2E, _SHIFT, _LN2_HI, _LN2_LO, 0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0,
+                  1.0 / 720.0, 1.0 / 5040.0, 1.0 / 40320.0, 1.0 / 362880.0, 1.0 / 3628800.0, 1.0 / 39916800.0,
+                  1.0 / 479001600.0, 1.0 / 6227020800.0, 1.0)
+
+
 @njit(inline="always", cache=True, fastmath=False)
 def _exp_sk(x):
     """``exp(x)`` for the sweeps' shifted exponents: about 1 ulp on ``[-708, 709]``, fewer operations.
@@ -131,24 +139,7 @@ def _exp_sk(x):
     (finite potentials, finite costs). About 1.5x the throughput of
     ``exp_scalar`` here; accuracy tested in ``tests/test_ot.py``.
     """
-    xc = x if x > _EXP_LO else _EXP_LO
-    xc = xc if xc < _EXP_HI else _EXP_HI
-    t = xc * _LOG2E + _SHIFT
-    nf = t - _SHIFT
-    n = _float64_as_int64(t) - _SHIFT_BITS
-    r = (xc - nf * _LN2_HI) - nf * _LN2_LO
-    r2 = r * r
-    r4 = r2 * r2
-    a0 = 0.5 + (1.0 / 6.0) * r
-    a1 = (1.0 / 24.0) + (1.0 / 120.0) * r
-    a2 = (1.0 / 720.0) + (1.0 / 5040.0) * r
-    a3 = (1.0 / 40320.0) + (1.0 / 362880.0) * r
-    a4 = (1.0 / 3628800.0) + (1.0 / 39916800.0) * r
-    a5 = (1.0 / 479001600.0) + (1.0 / 6227020800.0) * r
-    q = (a0 + a1 * r2) + ((a2 + a3 * r2) + (a4 + a5 * r2) * r4) * r4
-    y = 1.0 + (r + r2 * q)
-    res = y * _int64_as_float64((n + 1023) << 52)
-    return res if x <= _EXP_HI else np.inf
+    return _exp_sk_k(x, _EXP_SK_CONSTS)  # literal constants: folded into the code
 
 
 @njit(inline="always", cache=True, fastmath=False)
@@ -269,17 +260,18 @@ def _exp_sk_consts():
     loop's stores). Taken right before each chunk's loop, they are broadcast there and stay in
     registers through it (one spill). Same values, same results.
     """
-    return (_opaque(_EXP_LO), _opaque(_EXP_HI), _opaque(_LOG2E), _opaque(_SHIFT), _opaque(_LN2_HI),
-            _opaque(_LN2_LO), _opaque(0.5), _opaque(1.0 / 6.0), _opaque(1.0 / 24.0), _opaque(1.0 / 120.0),
-            _opaque(1.0 / 720.0), _opaque(1.0 / 5040.0), _opaque(1.0 / 40320.0), _opaque(1.0 / 362880.0),
-            _opaque(1.0 / 3628800.0), _opaque(1.0 / 39916800.0), _opaque(1.0 / 479001600.0),
-            _opaque(1.0 / 6227020800.0), _opaque(1.0))
+    k = _EXP_SK_CONSTS
+    return (_opaque(k[0]), _opaque(k[1]), _opaque(k[2]), _opaque(k[3]), _opaque(k[4]), _opaque(k[5]),
+            _opaque(k[6]), _opaque(k[7]), _opaque(k[8]), _opaque(k[9]), _opaque(k[10]), _opaque(k[11]),
+            _opaque(k[12]), _opaque(k[13]), _opaque(k[14]), _opaque(k[15]), _opaque(k[16]), _opaque(k[17]),
+            _opaque(k[18]))
 
 
 @njit(inline="always", cache=True, fastmath=False)
 def _exp_sk_k(x, k):
-    """:func:`_exp_sk` with its constants taken from ``k = _exp_sk_consts()``: the same operations
-    in the same order on the same values, so the same result bit for bit."""
+    """:func:`_exp_sk` with its constants taken from ``k`` (``_EXP_SK_CONSTS``, literal and folded into the
+    code, or :func:`_exp_sk_consts`, the same values held in registers): the same operations in the same
+    order on the same values, so the same result bit for bit."""
     lo, hi, log2e, shift, ln2_hi, ln2_lo, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, one = k
     xc = x if x > lo else lo
     xc = xc if xc < hi else hi
