@@ -48,8 +48,8 @@ stall on memory (about 10% at ``n = 5000``, measured in one process).
   memory streams), then the eight rows, now in L2, are added to the column sums in one
   fused multiply-add pass that prefetches the same columns of the next eight rows, so
   memory keeps streaming while the pass runs from cache. [our choice] Measured in one
-  process at ``n = 5000`` (one core, 42 GB/s): 0.85 of the one-read limit ``8 n^2 /
-  bandwidth``, against 0.72-0.77 for four-row blocks without the prefetch and 0.76-0.80
+  process at ``n = 5000`` (one core, 42 GB/s): 0.83-0.86 of the one-read limit ``8 n^2
+  / bandwidth``, against 0.72-0.77 for four-row blocks without the prefetch and 0.75-0.81
   for four-row blocks with it; a software-pipelined form (the dot products of block ``b``
   fused with the column sums of block ``b - 1`` in one loop) does not vectorize in Numba
   (too many pointers for LLVM's runtime alias checks) and ran at 0.56; written as LLVM
