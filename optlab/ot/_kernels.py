@@ -54,7 +54,8 @@ stall on memory (about 10% at ``n = 5000``, measured in one process).
   fused with the column sums of block ``b - 1`` in one loop) does not vectorize in Numba
   (too many pointers for LLVM's runtime alias checks) and ran at 0.56; written as LLVM
   vector IR it vectorizes but runs at 0.63 (0.72 with software prefetch of the next
-  block): sixteen concurrent row streams starve the hardware prefetcher.
+  block; 0.60-0.73 alternating the two in chunks of 64-1024 columns): sixteen concurrent
+  row streams starve the hardware prefetcher.
 - SNS: :func:`plan_pass` (plan, marginals and ``sum P`` in one pass),
   :func:`collect_above` (candidates for the top-k threshold), :func:`csr_from_triplets`
   (row CSR and its transpose, so both products are race-free), :func:`pcg` (Jacobi-PCG on
