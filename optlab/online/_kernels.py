@@ -188,8 +188,10 @@ def _noisy_pass(typingctx, z, M, tab, bytes2, trow, mu2, jrow, nmu, nb, a, kal, 
         def update(b, e, h):  # the pass over block b (coordinates 8b .. 8b + 7) with noise e, into chain h
             i = builder.shl(b, const(3))
             zb = builder.load(vptr(zp, i), align=8)
-            Mb = builder.load(vptr(Mp, i), align=8) if OPT or CURVED else zero
-            g = fma(kbv, Mb, fma(kalv, zb, e)) if CURVED else e
+            Mb = builder.load(vptr(Mp, i), align=8) if OPT else zero  # without the hint M stays 0
+            g = fma(kalv, zb, e) if CURVED else e
+            if CURVED and OPT:
+                g = fma(kbv, Mb, g)
             if OPT:
                 q = builder.fsub(g, Mb)
                 builder.store(fma(q, q, builder.load(accs[3 * h])), accs[3 * h])
