@@ -182,25 +182,6 @@ def _row_sum(w, m):
 
 
 @njit(inline="always", cache=True, fastmath=False)
-def _dot_8lanes(row, v, m):
-    """``row[:m] . v[:m]`` in eight lanes, ``row`` widened to float64."""
-    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
-    m8 = m - m % 8
-    for j in range(0, m8, 8):
-        s0 += np.float64(row[j]) * v[j]
-        s1 += np.float64(row[j + 1]) * v[j + 1]
-        s2 += np.float64(row[j + 2]) * v[j + 2]
-        s3 += np.float64(row[j + 3]) * v[j + 3]
-        s4 += np.float64(row[j + 4]) * v[j + 4]
-        s5 += np.float64(row[j + 5]) * v[j + 5]
-        s6 += np.float64(row[j + 6]) * v[j + 6]
-        s7 += np.float64(row[j + 7]) * v[j + 7]
-    for j in range(m8, m):
-        s0 += np.float64(row[j]) * v[j]
-    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-
-
-@njit(inline="always", cache=True, fastmath=False)
 def _neumaier(total, comp, v):
     t = total + v
     if abs(total) >= abs(v):
