@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from optlab.claims import run_claim, select
-from optlab.ot import dense_newton, sinkhorn, sns
+from optlab.ot import dense_newton, sinkhorn, sns, warm_up
 from optlab.problems.ot import digits_transport, random_assignment
 from optlab.report import markdown_table
 
@@ -44,14 +44,6 @@ def f_star_of(prob, eta: float, n1: int = 20) -> float:
     if not ref.success:
         raise RuntimeError(f"the dense-Newton reference did not converge on {prob.name}: {ref.message}")
     return float(ref.fun)
-
-
-def warm_up() -> None:
-    """Compile (or load from the disk cache) every kernel the timed runs use, so the seconds in the figures and
-    the table never include a first-call compile (a cold cache added 1.2 s to the first SNS run)."""
-    prob = random_assignment(12, 0)
-    sns(prob.a, prob.b, prob.C, 1.0 / ETA, max_iter=30)
-    sinkhorn(prob.a, prob.b, prob.C, 1.0 / ETA, max_iter=3)
 
 
 def runs(prob, eta: float, *, n1: int, density: float | None, budget: int) -> dict:
@@ -140,7 +132,7 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    warm_up()
+    warm_up()  # the seconds in the figures and the table never include a first-call compile
     n = 150 if args.quick else 500
     budget = 2000 if args.quick else 100_000
     table = []

@@ -371,6 +371,28 @@ def test_log_sweep_steady_state_matches_numpy(n, m, dtype):
     assert mass == pytest.approx(P0.sum(), rel=1e-12)
 
 
+def test_warm_up_compiles_every_timed_kernel():
+    """``optlab.ot.warm_up`` leaves each kernel of Sinkhorn (both methods) and SNS compiled for the dtype (in a
+    fresh process, so that no other test has compiled them first)."""
+    import subprocess
+    import sys
+
+    code = """
+import numpy as np
+from numba import types
+from optlab.ot import _kernels, warm_up
+warm_up(np.float32)
+for name in ("log_sweep", "kernel_sweep", "plan_pass", "collect_above", "csr_from_triplets", "pcg"):
+    sigs = getattr(_kernels, name).signatures
+    assert sigs, name
+    if name in ("log_sweep", "kernel_sweep", "plan_pass"):  # the ones that read C or K
+        assert any(isinstance(t, types.Array) and t.dtype == types.float32 for sig in sigs for t in sig), name
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
 def test_shifted_log_sweep_matches_exact_and_falls_back():
     from optlab.ot._kernels import log_sweep
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from optlab.claims.base import Claim, Outcome, Series
 from optlab.claims.checks import bound_everywhere, fitted_in_band
-from optlab.ot import dense_newton, primal_value, round_to_feasible, sinkhorn, sns
+from optlab.ot import dense_newton, primal_value, round_to_feasible, sinkhorn, sns, warm_up
 from optlab.problems.ot import planted_permutation, random_assignment, vertex_gap
 from optlab.rates import fit_power_law
 
@@ -40,15 +40,6 @@ def reference(kind: str, n: int, seed: int, eta: float) -> dict[str, Any]:
     upper = primal_value(prob.C, plan, eta)
     return {"f_star": float(res.fun), "f_upper": upper, "err": float(res.marginal_error), "stop": res.stop,
             "plan": res.plan, "prob": prob}
-
-
-@functools.lru_cache(maxsize=1)
-def _warm_up() -> None:
-    """Compile (or load from the disk cache) the SNS and Sinkhorn kernels once per process, so that no timed
-    run below includes a first-call compile (on a cold cache that is about a second: more than the runs)."""
-    prob = random_assignment(12, 0, solve_lap=False)
-    sns(prob.a, prob.b, prob.C, 1.0 / ETA, max_iter=30)
-    sinkhorn(prob.a, prob.b, prob.C, 1.0 / ETA, max_iter=3)
 
 
 def _off_mass(P: np.ndarray, perm: np.ndarray) -> float:
@@ -294,7 +285,7 @@ class NewtonStepCost(Claim):
     def run(self, seed: int, *, quick: bool, control: bool) -> Series:
         sizes = (250, 500, 1000) if quick or control else (250, 500, 1000, 2000, 4000)
         rate = []
-        _warm_up()
+        warm_up()  # no first-call compile inside the timed runs
         for n in sizes:
             prob = random_assignment(n, seed, solve_lap=False)
             with _one_thread():
@@ -346,7 +337,7 @@ class Table1Analogue(Claim):
         prob, f_star = ref["prob"], ref["f_star"]
         target = 1e-10 * max(1.0, abs(f_star))
         budget = 4000 if quick else 100_000
-        _warm_up()
+        warm_up()  # no first-call compile inside the timed runs
         out = {}
         for name in ("sns", "sinkhorn"):
             if name == "sns":

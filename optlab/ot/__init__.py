@@ -10,13 +10,15 @@
   problems (optimal dual value to machine precision).
 - :func:`round_to_feasible`, :func:`primal_value`: a feasible plan and its primal value, which
   bound the optimal dual value from above.
+- :func:`warm_up`: compile the Numba kernels before anything is timed.
 
 NumPy float32/float64 inputs run Numba kernels (:mod:`optlab.ot._kernels`); other array-API
 arrays (CuPy, ``array_api_strict``) run the same algorithms in their own namespace.
 """
 
 from optlab.ot._common import primal_value, round_to_feasible
+from optlab.ot._warm import warm_up
 from optlab.ot.newton import dense_newton, sinkhorn_newton, sns
 from optlab.ot.sinkhorn import sinkhorn
 
-__all__ = ["dense_newton", "primal_value", "round_to_feasible", "sinkhorn", "sinkhorn_newton", "sns"]
+__all__ = ["dense_newton", "primal_value", "round_to_feasible", "sinkhorn", "sinkhorn_newton", "sns", "warm_up"]
